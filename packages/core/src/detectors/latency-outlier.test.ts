@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { DetourConfigError } from '../errors.js';
+import { createTestDetectorHost } from '../testing/detector-host.js';
+import { ManualClock } from '../testing/manual-clock.js';
+import type { LatencyOutlierOptions } from './latency-outlier.js';
+import { latencyOutlier, medianWithout } from './latency-outlier.js';
+
+function setup(options?: LatencyOutlierOptions, endpoints = ['a:1', 'b:1', 'c:1']) {
+  const clock = new ManualClock();
+  const t = createTestDetectorHost({ clock, endpoints });
+  const detector = t.attach(latencyOutlier(options));
+  /** `count` successful outcomes of `latencyMs` on `id`. */
+  const calls = (id: string, latencyMs: number, count = 10): void => {
+    t.feed(detector, id, { kind: 'success', latencyMs }, count);
+  };
+  return { clock, t, detector, calls };
+}
+
+describe('latencyOutlier', () => {
+  it('is named latency-outlier', () => {
+    expect(latencyOutlier().name).toBe('latency-outlier');
+  });
+
+  it('ejects a 50 ms host among 1 ms peers, not the peers', () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 50);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(999);
+    expect(t.ejected).toEqual([]);
+    clock.advance(1);
+    expect(t.ejected).toEqual([
+      {
+        id: 'a:1',
+        detector: 'latency-outlier',
+        fault: {
+          kind: 'error',
+          code: 'latency-outlier',
+          message: 'latency 50.0 ms is over 3 × the median 1.0 ms of 2 peers',
+        },
+      },
+    ]);
+  });
+
+  it('does not eject 0.3 ms against 0.1 ms (minimumLatencyMs)', () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 0.3);
+    calls('b:1', 0.1);
+    calls('c:1', 0.1);
+    clock.advance(1000);
+    expect(t.ejected).toEqual([]);
+  });
+
+  it('needs both the factor and the margin', () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 250); // +150 ms but only 2.5 ×
+    calls('b:1', 100);
+    calls('c:1', 100);
+    clock.advance(1000);
+    expect(t.ejected).toEqual([]);
+  });
+
+  it('works with two hosts, comparing each with the other', () => {
+    const { clock, t, calls } = setup(undefined, ['a:1', 'b:1']);
+    calls('a:1', 50);
+    calls('b:1', 1);
+    clock.advance(1000);
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
+  });
+
+  it('compares with the median of the others, so two slow hosts among five are both caught', () => {
+    const { clock, t, calls } = setup(undefined, ['a:1', 'b:1', 'c:1', 'd:1', 'e:1']);
+    calls('a:1', 80);
+    calls('b:1', 90);
+    calls('c:1', 5);
+    calls('d:1', 5);
+    calls('e:1', 6);
+    clock.advance(1000);
+    expect(t.ejected.map((e) => e.id).sort()).toEqual(['a:1', 'b:1']);
+  });
+
+  it('judges only endpoints with requestVolume outcomes since the previous sweep', () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 50, 9);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(1000);
+    expect(t.ejected).toEqual([]);
+    // The EWMAs are still there, but nobody had calls in this interval.
+    calls('a:1', 50, 1);
+    clock.advance(1000);
+    expect(t.ejected).toEqual([]);
+  });
+
+  it('judges nobody with fewer than minimumHosts qualifying endpoints', () => {
+    const { clock, t, calls } = setup({ minimumHosts: 3 });
+    calls('a:1', 50);
+    calls('b:1', 1);
+    calls('c:1', 1, 5);
+    clock.advance(1000);
+    expect(t.ejected).toEqual([]);
+  });
+
+  it('ignores draining endpoints', () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 50);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    t.remove('a:1');
+    clock.advance(1000);
+    expect(t.ejected).toEqual([]);
+    expect(t.refused).toEqual([]);
+  });
+
+  it('counts failed outcomes too (a timeout is slow)', () => {
+    const { clock, t, detector, calls } = setup();
+    t.feed(detector, 'a:1', { kind: 'timeout', latencyMs: 1000 }, 10);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(1000);
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
+  });
+
+  it('close() cancels the sweep', () => {
+    const { clock, t, detector, calls } = setup();
+    calls('a:1', 50);
+    calls('b:1', 1);
+    detector.close();
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(5000);
+    expect(t.ejected).toEqual([]);
+  });
+
+  it('medianWithout() is the median of the other elements', () => {
+    expect(medianWithout([1, 50], 1)).toBe(1);
+    expect(medianWithout([1, 50], 0)).toBe(50);
+    expect(medianWithout([1, 2, 3], 0)).toBe(2.5);
+    expect(medianWithout([1, 2, 3], 1)).toBe(2);
+    expect(medianWithout([1, 2, 3], 2)).toBe(1.5);
+    expect(medianWithout([1, 2, 3, 10], 3)).toBe(2);
+    expect(medianWithout([1, 2, 3, 10], 0)).toBe(3);
+  });
+
+  it.each([
+    ['latencyOutlier.factor', { factor: 0.5 }, '0.5'],
+    ['latencyOutlier.factor', { factor: Number.NaN }, 'NaN'],
+    ['latencyOutlier.minimumHosts', { minimumHosts: 1 }, '1'],
+    ['latencyOutlier.minimumHosts', { minimumHosts: 2.5 }, '2.5'],
+    ['latencyOutlier.minimumLatencyMs', { minimumLatencyMs: -1 }, '-1'],
+    ['latencyOutlier.minimumLatencyMs', { minimumLatencyMs: Infinity }, 'Infinity'],
+    ['latencyOutlier.requestVolume', { requestVolume: 0 }, '0'],
+    ['latencyOutlier.intervalMs', { intervalMs: 0 }, '0'],
+    ['latencyOutlier.intervalMs', { intervalMs: '1s' }, '"1s"'],
+    ['latencyOutlier.median', { median: 3 }, '3'],
+  ])('rejects %s in %j', (option, options, shown) => {
+    expect(() => latencyOutlier(options as never)).toThrow(DetourConfigError);
+    expect(() => latencyOutlier(options as never)).toThrow(
+      expect.objectContaining({ option, message: expect.stringContaining(shown) as unknown }),
+    );
+  });
+});
