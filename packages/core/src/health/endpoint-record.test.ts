@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeEndpoint } from '../endpoint.js';
+import { EndpointRecord } from './endpoint-record.js';
+
+const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 4 };
+
+describe('EndpointRecord latency', () => {
+  it('jumps to a slower sample (peak) and decays towards faster ones', () => {
+    const r = new EndpointRecord(normalizeEndpoint('a:1', 'e'), settings, 0);
+    expect(Number.isNaN(r.latencyEstimate(0))).toBe(true);
+    r.recordLatency(0, 10);
+    r.recordLatency(100, 100);
+    expect(r.peakLatencyMs).toBe(100);
+    r.recordLatency(10_100, 10); // one time constant later: weight e^-1 on the old estimate
+    expect(r.peakLatencyMs).toBeCloseTo(100 * Math.exp(-1) + 10 * (1 - Math.exp(-1)), 6);
+  });
+
+  it('decays the estimate on read while idle, without changing it', () => {
+    const r = new EndpointRecord(normalizeEndpoint('a:1', 'e'), settings, 0);
+    r.recordLatency(0, 200);
+    expect(r.latencyEstimate(10_000)).toBeCloseTo(200 * Math.exp(-1), 6);
+    expect(r.peakLatencyMs).toBe(200);
+  });
+
+  it('moves the plain EWMA even for samples in the same millisecond', () => {
+    const r = new EndpointRecord(normalizeEndpoint('a:1', 'e'), settings, 0);
+    r.recordLatency(0, 1);
+    for (let i = 0; i < 200; i++) r.recordLatency(0, 50);
+    expect(r.ewmaLatencyMs).toBeGreaterThan(45);
+  });
+});
+
+describe('EndpointRecord decay', () => {
+  it('matches Math.exp across the series cut-over', () => {
+    const r = new EndpointRecord(normalizeEndpoint('a:1', 'e'), settings, 0);
+    r.recordLatency(0, 1000);
+    for (const elapsed of [0.001, 1, 10, 150, 199.9, 200, 200.1, 1000, 50_000]) {
+      const exact = 1000 * Math.exp(-elapsed / settings.latencyDecayMs);
+      expect(Math.abs(r.latencyEstimate(elapsed) - exact) / exact).toBeLessThan(1e-8);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * `@detour/core`: protocol-agnostic client-side fault tolerance. Endpoints and their health,
+ * fault detectors, endpoint selectors and the pool that ties them together. Adapters for gRPC
+ * and fetch build on it; tools for tests live in `@detour/core/testing`.
+ */
+
+// Pool
+export { Pool, createPool } from './pool.js';
+export type { PickOptions } from './pool.js';
+export type { PoolOptions, HealthOptions, StatsOptions } from './pool-options.js';
+export type { PoolEvents, PoolEventName } from './pool-events.js';
+export type { Listener } from './events.js';
+export type { PoolSnapshot, EndpointSnapshot } from './health/snapshot.js';
+export type { EndpointRecord, HealthStatus } from './health/endpoint-record.js';
+export type { FaultEntry } from './health/fault-log.js';
+
+// Endpoints and discovery
+export type { Endpoint, EndpointInit } from './endpoint.js';
+export { staticSource } from './discovery/static-source.js';
+export type { StaticSource } from './discovery/static-source.js';
+export type {
+  EndpointSource,
+  EndpointSourceObserver,
+  EndpointUpdate,
+} from './discovery/endpoint-source.js';
+
+// Outcomes
+export type { Outcome, OutcomeKind, Fault, FaultKind } from './outcome.js';
+
+// Selectors
+export type {
+  Candidate,
+  Exclusion,
+  PickContext,
+  Picker,
+  Selector,
+  SelectorEnvironment,
+} from './selector.js';
+export {
+  randomSelector,
+  roundRobinSelector,
+  weightedRandomSelector,
+  weightedRoundRobinSelector,
+  leastRequestSelector,
+  weightedLeastLoadSelector,
+  p2cPeakEwmaSelector,
+  consistentHashSelector,
+  priorityGroupsSelector,
+  selectorFromName,
+  selectorNames,
+  isSelectorName,
+} from './selectors/index.js';
+export type {
+  SelectorName,
+  LeastRequestOptions,
+  P2cPeakEwmaOptions,
+  ConsistentHashOptions,
+  PriorityGroupsOptions,
+} from './selectors/index.js';
+
+// Detectors
+export type { Detector, DetectorHost, DetectorInstance, ProbeResult } from './detector.js';
+export {
+  consecutiveFailures,
+  outlierDetection,
+  latencyOutlier,
+  heartbeat,
+  phiAccrual,
+  phi,
+  metricThresholds,
+} from './detectors/index.js';
+export type {
+  ConsecutiveFailuresOptions,
+  OutlierDetectionOptions,
+  LatencyOutlierOptions,
+  HeartbeatOptions,
+  HeartbeatProbe,
+  PhiAccrualOptions,
+  MetricThresholdsOptions,
+  MetricReader,
+  MetricThreshold,
+} from './detectors/index.js';
+
+// Time, randomness, errors
+export { systemClock, sleep } from './clock.js';
+export type { Clock, Timer } from './clock.js';
+export { systemRandom } from './random.js';
+export type { Random } from './random.js';
+export {
+  DetourError,
+  DetourConfigError,
+  NoEndpointError,
+  PoolClosedError,
+  isDetourError,
+} from './errors.js';
+export type { DetourErrorCode } from './errors.js';
