@@ -40,10 +40,10 @@
 import type { Detector, DetectorHost, DetectorInstance, ProbeResult } from '../detector.js';
 import type { Endpoint } from '../endpoint.js';
 import { DetourConfigError, describeValue } from '../errors.js';
-import type { EndpointRecord } from '../health/endpoint-record.js';
 import * as v from '../validate.js';
+import { periodicTaskPerEndpoint } from './endpoint-tasks.js';
 import type { PeriodicResult } from './periodic-task.js';
-import { PeriodicTask } from './periodic-task.js';
+import { parseSchedule } from './periodic-task.js';
 
 /**
  * One health check of `endpoint`. Resolve `true` (healthy), `false` (unhealthy) or a
@@ -82,12 +82,6 @@ const optionKeys = [
   'initialDelayMs',
 ];
 
-interface EndpointState {
-  readonly task: PeriodicTask<unknown>;
-  healthy: number;
-  unhealthy: number;
-}
-
 export function heartbeat(options: HeartbeatOptions): Detector {
   const path = 'heartbeat';
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -95,15 +89,7 @@ export function heartbeat(options: HeartbeatOptions): Detector {
   }
   v.knownKeys(path, options, optionKeys);
   const probe = v.func<HeartbeatProbe>(`${path}.probe`, options.probe);
-  const schedule = Object.freeze({
-    intervalMs: v.positive(`${path}.intervalMs`, options.intervalMs, 1000),
-    timeoutMs: v.positive(`${path}.timeoutMs`, options.timeoutMs, 500),
-    jitterPercent: v.percent(`${path}.jitterPercent`, options.jitterPercent, 10),
-    initialDelayMs:
-      options.initialDelayMs === undefined
-        ? undefined
-        : v.number(`${path}.initialDelayMs`, options.initialDelayMs, 0),
-  });
+  const schedule = parseSchedule(path, options, { intervalMs: 1000, timeoutMs: 500 });
   const healthyThreshold = v.integer(`${path}.healthyThreshold`, options.healthyThreshold, 2, 1);
   const unhealthyThreshold = v.integer(
     `${path}.unhealthyThreshold`,
@@ -115,68 +101,33 @@ export function heartbeat(options: HeartbeatOptions): Detector {
   return Object.freeze({
     name: 'heartbeat',
     attach(host: DetectorHost): DetectorInstance {
-      const states = new Map<EndpointRecord, EndpointState>();
-      let closed = false;
-
-      const onResult = (
-        record: EndpointRecord,
-        state: EndpointState,
-        outcome: PeriodicResult<unknown>,
-      ): void => {
-        const result = toProbeResult(outcome);
-        host.probed(record, result);
-        if (states.get(record) !== state) return; // removed or closed by a listener meanwhile
-        if (result.healthy) {
-          state.unhealthy = 0;
-          state.healthy++;
-          if (state.healthy >= healthyThreshold && host.holding(record)) host.release(record);
-        } else {
-          state.healthy = 0;
-          state.unhealthy++;
-          if (state.unhealthy >= unhealthyThreshold && !host.holding(record)) {
-            host.hold(record, {
-              kind: 'probe-failed',
-              code: result.code,
-              message: `${state.unhealthy} failed health checks; last: ${result.message ?? 'unhealthy'}`,
-            });
-          }
-        }
-      };
-
-      const add = (record: EndpointRecord): void => {
-        if (closed || states.has(record)) return;
-        const state: EndpointState = {
-          task: new PeriodicTask<unknown>({
-            clock: host.clock,
-            random: host.random,
-            schedule,
-            run: (signal) => probe(record.endpoint, signal),
-            onResult: (outcome) => onResult(record, state, outcome),
-            enabled: () => record.status !== 'draining',
-          }),
-          healthy: 0,
-          unhealthy: 0,
+      return periodicTaskPerEndpoint(host, schedule, (record, current) => {
+        let healthy = 0;
+        let unhealthy = 0;
+        return {
+          run: (signal) => probe(record.endpoint, signal),
+          onResult: (outcome) => {
+            const result = toProbeResult(outcome);
+            host.probed(record, result);
+            if (!current()) return; // removed or closed by a listener meanwhile
+            if (result.healthy) {
+              unhealthy = 0;
+              healthy++;
+              if (healthy >= healthyThreshold && host.holding(record)) host.release(record);
+            } else {
+              healthy = 0;
+              unhealthy++;
+              if (unhealthy >= unhealthyThreshold && !host.holding(record)) {
+                host.hold(record, {
+                  kind: 'probe-failed',
+                  code: result.code,
+                  message: `${unhealthy} failed health checks; last: ${result.message ?? 'unhealthy'}`,
+                });
+              }
+            }
+          },
         };
-        states.set(record, state);
-        state.task.start();
-      };
-
-      for (const record of host.members()) add(record);
-
-      return {
-        onAdded: add,
-        onRemoved(record: EndpointRecord): void {
-          const state = states.get(record);
-          if (!state) return;
-          states.delete(record);
-          state.task.stop();
-        },
-        close(): void {
-          closed = true;
-          for (const state of states.values()) state.task.stop();
-          states.clear();
-        },
-      };
+      });
     },
   });
 }

@@ -31,10 +31,10 @@
  * Finagle and Linkerd use for load balancing. Peers' latencies are rarely normally distributed,
  * so a median and a ratio are used instead of a mean and a standard deviation.
  */
-import type { Timer } from '../clock.js';
 import type { Detector, DetectorHost, DetectorInstance } from '../detector.js';
 import type { EndpointRecord } from '../health/endpoint-record.js';
 import * as v from '../validate.js';
+import { sweepCounts } from './sweep.js';
 
 export interface LatencyOutlierOptions {
   /** How many times the peers' median latency makes an outlier. ≥ 1. Default 3. */
@@ -63,14 +63,7 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
   return Object.freeze({
     name: 'latency-outlier',
     attach(host: DetectorHost): DetectorInstance {
-      let counts = new Map<EndpointRecord, number>();
-      let timer: Timer | undefined;
-      let closed = false;
-
-      const sweep = (): void => {
-        timer = host.clock.setTimeout(sweep, intervalMs);
-        const interval = counts;
-        counts = new Map();
+      const sweep = (interval: ReadonlyMap<EndpointRecord, number>): void => {
         const judged: { record: EndpointRecord; latency: number }[] = [];
         for (const record of host.members()) {
           if (record.status === 'draining') continue;
@@ -95,23 +88,7 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
         }
       };
 
-      timer = host.clock.setTimeout(sweep, intervalMs);
-
-      return {
-        onOutcome(record: EndpointRecord): void {
-          if (closed || record.status === 'draining') return;
-          counts.set(record, (counts.get(record) ?? 0) + 1);
-        },
-        onRemoved(record: EndpointRecord): void {
-          counts.delete(record);
-        },
-        close(): void {
-          closed = true;
-          timer?.cancel();
-          timer = undefined;
-          counts.clear();
-        },
-      };
+      return sweepCounts<number>(host, intervalMs, (count) => (count ?? 0) + 1, sweep);
     },
   });
 }

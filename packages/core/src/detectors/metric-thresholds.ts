@@ -31,8 +31,9 @@ import type { Endpoint } from '../endpoint.js';
 import { DetourConfigError } from '../errors.js';
 import type { EndpointRecord } from '../health/endpoint-record.js';
 import * as v from '../validate.js';
+import { periodicTaskPerEndpoint } from './endpoint-tasks.js';
 import type { PeriodicResult } from './periodic-task.js';
-import { PeriodicTask } from './periodic-task.js';
+import { parseSchedule } from './periodic-task.js';
 
 /** Metrics of one endpoint by name. May be synchronous; should stop when `signal` aborts. */
 export type MetricReader = (
@@ -85,24 +86,17 @@ export function metricThresholds(options: MetricThresholdsOptions): Detector {
   v.knownKeys(path, options, optionKeys);
   const read = v.func<MetricReader>(`${path}.read`, options.read);
   const limits = parseThresholds(`${path}.thresholds`, options.thresholds);
-  const schedule = Object.freeze({
-    intervalMs: v.positive(`${path}.intervalMs`, options.intervalMs, 5000),
-    timeoutMs: v.positive(`${path}.timeoutMs`, options.timeoutMs, 1000),
-    jitterPercent: v.percent(`${path}.jitterPercent`, options.jitterPercent, 10),
-    initialDelayMs:
-      options.initialDelayMs === undefined
-        ? undefined
-        : v.number(`${path}.initialDelayMs`, options.initialDelayMs, 0),
-  });
+  const schedule = parseSchedule(path, options, { intervalMs: 5000, timeoutMs: 1000 });
 
   return Object.freeze({
     name: 'metric-thresholds',
     attach(host: DetectorHost): DetectorInstance {
-      const tasks = new Map<EndpointRecord, PeriodicTask<unknown>>();
-      let closed = false;
-
-      const onResult = (record: EndpointRecord, result: PeriodicResult<unknown>): void => {
-        if (!result.ok || !tasks.has(record)) return;
+      const onResult = (
+        record: EndpointRecord,
+        current: () => boolean,
+        result: PeriodicResult<unknown>,
+      ): void => {
+        if (!result.ok || !current()) return;
         const metrics = result.value;
         if (typeof metrics !== 'object' || metrics === null) return;
         const holding = host.holding(record);
@@ -128,36 +122,10 @@ export function metricThresholds(options: MetricThresholdsOptions): Detector {
         if (holding && allResumed) host.release(record);
       };
 
-      const add = (record: EndpointRecord): void => {
-        if (closed || tasks.has(record)) return;
-        const task = new PeriodicTask<unknown>({
-          clock: host.clock,
-          random: host.random,
-          schedule,
-          run: (signal) => read(record.endpoint, signal),
-          onResult: (result) => onResult(record, result),
-          enabled: () => record.status !== 'draining',
-        });
-        tasks.set(record, task);
-        task.start();
-      };
-
-      for (const record of host.members()) add(record);
-
-      return {
-        onAdded: add,
-        onRemoved(record: EndpointRecord): void {
-          const task = tasks.get(record);
-          if (!task) return;
-          tasks.delete(record);
-          task.stop();
-        },
-        close(): void {
-          closed = true;
-          for (const task of tasks.values()) task.stop();
-          tasks.clear();
-        },
-      };
+      return periodicTaskPerEndpoint(host, schedule, (record, current) => ({
+        run: (signal) => read(record.endpoint, signal),
+        onResult: (result) => onResult(record, current, result),
+      }));
     },
   });
 }

@@ -46,12 +46,12 @@
  * Spec: https://github.com/grpc/proposal/blob/master/A50-xds-outlier-detection.md;
  * Envoy: https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier
  */
-import type { Timer } from '../clock.js';
 import type { Detector, DetectorHost, DetectorInstance } from '../detector.js';
 import { DetourConfigError } from '../errors.js';
 import type { EndpointRecord } from '../health/endpoint-record.js';
 import type { Outcome } from '../outcome.js';
 import * as v from '../validate.js';
+import { sweepCounts } from './sweep.js';
 
 export interface SuccessRateOptions {
   /** How many standard deviations below the mean success rate ejects. ≥ 0. Default 0.9 (A50: 1.9). */
@@ -174,16 +174,9 @@ export function outlierDetection(options: OutlierDetectionOptions = {}): Detecto
   return Object.freeze({
     name: 'outlier-detection',
     attach(host: DetectorHost): DetectorInstance {
-      let counts = new Map<EndpointRecord, Counts>();
-      let timer: Timer | undefined;
-      let closed = false;
-
       const enforce = (chance: number): boolean => chance >= 1 || host.random.next() < chance;
 
-      const sweep = (): void => {
-        timer = host.clock.setTimeout(sweep, intervalMs);
-        const interval = counts;
-        counts = new Map();
+      const sweep = (interval: ReadonlyMap<EndpointRecord, Counts>): void => {
         const samples: Sample[] = [];
         for (const record of host.members()) {
           if (record.status === 'draining') continue;
@@ -243,31 +236,17 @@ export function outlierDetection(options: OutlierDetectionOptions = {}): Detecto
         }
       };
 
-      timer = host.clock.setTimeout(sweep, intervalMs);
-
-      return {
-        onOutcome(record: EndpointRecord, outcome: Outcome): void {
-          if (closed || record.status === 'draining') return;
-          let c = counts.get(record);
-          if (!c) {
-            c = { successes: 0, failures: 0 };
-            counts.set(record, c);
-          }
-          if (outcome.kind === 'success') c.successes++;
-          else c.failures++;
-        },
-        onRemoved(record: EndpointRecord): void {
-          counts.delete(record);
-        },
-        close(): void {
-          closed = true;
-          timer?.cancel();
-          timer = undefined;
-          counts.clear();
-        },
-      };
+      return sweepCounts(host, intervalMs, countOutcome, sweep);
     },
   });
+}
+
+/** Adds `outcome` to `counts` (new counts when undefined): `timeout` and `rejected` are failures. */
+function countOutcome(counts: Counts | undefined, outcome: Outcome): Counts {
+  const c = counts ?? { successes: 0, failures: 0 };
+  if (outcome.kind === 'success') c.successes++;
+  else c.failures++;
+  return c;
 }
 
 function percentText(fraction: number): string {

@@ -20,6 +20,7 @@
  */
 import type { Clock, Timer } from '../clock.js';
 import type { Random } from '../random.js';
+import * as v from '../validate.js';
 
 export interface PeriodicSchedule {
   /** Time between run starts, ms (> 0). */
@@ -30,6 +31,35 @@ export interface PeriodicSchedule {
   readonly timeoutMs: number;
   /** Delay before the first run, ms; undefined spreads it uniformly over the first interval. */
   readonly initialDelayMs: number | undefined;
+}
+
+/** The schedule options of a detector that runs a periodic task per endpoint. */
+export interface PeriodicScheduleOptions {
+  readonly intervalMs?: number;
+  readonly timeoutMs?: number;
+  readonly jitterPercent?: number;
+  readonly initialDelayMs?: number;
+}
+
+/**
+ * The schedule set by `options`, each checked and named `<path>.<option>` in errors:
+ * `intervalMs` and `timeoutMs` > 0 (defaults from `defaults`), `jitterPercent` 0–100 (default
+ * 10), `initialDelayMs` ≥ 0 (default undefined: the first run spread over the first interval).
+ */
+export function parseSchedule(
+  path: string,
+  options: PeriodicScheduleOptions,
+  defaults: { readonly intervalMs: number; readonly timeoutMs: number },
+): PeriodicSchedule {
+  return Object.freeze({
+    intervalMs: v.positive(`${path}.intervalMs`, options.intervalMs, defaults.intervalMs),
+    timeoutMs: v.positive(`${path}.timeoutMs`, options.timeoutMs, defaults.timeoutMs),
+    jitterPercent: v.percent(`${path}.jitterPercent`, options.jitterPercent, 10),
+    initialDelayMs:
+      options.initialDelayMs === undefined
+        ? undefined
+        : v.number(`${path}.initialDelayMs`, options.initialDelayMs, 0),
+  });
 }
 
 export type PeriodicResult<T> =

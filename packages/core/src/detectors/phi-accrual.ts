@@ -55,11 +55,11 @@
  * https://doc.akka.io/docs/akka/current/typed/failure-detector.html; Cassandra
  * `org.apache.cassandra.gms.FailureDetector`.
  */
-import type { Timer } from '../clock.js';
 import type { Detector, DetectorHost, DetectorInstance } from '../detector.js';
 import type { EndpointRecord } from '../health/endpoint-record.js';
 import type { Outcome } from '../outcome.js';
 import * as v from '../validate.js';
+import { sweepEvery } from './sweep.js';
 
 export interface PhiAccrualOptions {
   /** Suspicion level that holds an endpoint out (> 0). Default 8 (Akka, Cassandra). */
@@ -193,7 +193,6 @@ export function phiAccrual(options: PhiAccrualOptions = {}): Detector {
     name: 'phi-accrual',
     attach(host: DetectorHost): DetectorInstance {
       const states = new Map<EndpointRecord, EndpointState>();
-      let timer: Timer | undefined;
       let closed = false;
 
       const heartbeat = (record: EndpointRecord, at: number, fromProbe: boolean): void => {
@@ -219,7 +218,6 @@ export function phiAccrual(options: PhiAccrualOptions = {}): Detector {
       };
 
       const check = (): void => {
-        timer = host.clock.setTimeout(check, checkIntervalMs);
         const now = host.clock.now();
         for (const [record, state] of states) {
           if (record.status === 'draining' || host.holding(record)) continue;
@@ -243,7 +241,7 @@ export function phiAccrual(options: PhiAccrualOptions = {}): Detector {
         }
       };
 
-      timer = host.clock.setTimeout(check, checkIntervalMs);
+      const timer = sweepEvery(host.clock, checkIntervalMs, check);
 
       return {
         onHeartbeat(record: EndpointRecord, at: number): void {
@@ -265,8 +263,7 @@ export function phiAccrual(options: PhiAccrualOptions = {}): Detector {
         },
         close(): void {
           closed = true;
-          timer?.cancel();
-          timer = undefined;
+          timer.cancel();
           states.clear();
         },
       };

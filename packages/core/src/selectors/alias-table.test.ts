@@ -1,18 +1,7 @@
 import { describe, it, expect } from 'vitest';
+import { CHI2_P001, chiSquare } from '../test-support/chi-square.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { AliasTable } from './alias-table.js';
-
-/** χ² critical values at p = 0.001 by degrees of freedom (NIST/SEMATECH e-Handbook, 1.3.6.7.4). */
-const CHI2_P001: Readonly<Record<number, number>> = { 4: 18.467, 19: 43.82 };
-
-function chiSquare(counts: readonly number[], weights: readonly number[]): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const sum = weights.reduce((a, b) => a + b, 0);
-  return counts.reduce((chi2, count, i) => {
-    const expected = (total * weights[i]!) / sum;
-    return chi2 + (count - expected) ** 2 / expected;
-  }, 0);
-}
 
 function draw(weights: readonly number[], samples: number, seed = 7): number[] {
   const table = new AliasTable(weights);
@@ -40,7 +29,7 @@ describe('AliasTable', () => {
 
   it('does not overflow with huge weights', () => {
     const counts = draw([1e308, 1e308, 5e307], 50_000);
-    expect(chiSquare(counts, [2, 2, 1])).toBeLessThan(13.816); // 2 degrees of freedom
+    expect(chiSquare(counts, [2, 2, 1])).toBeLessThan(CHI2_P001[2]!);
   });
 
   it('never draws an index whose weight is negligible next to the others', () => {

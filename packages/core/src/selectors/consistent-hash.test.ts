@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { normalizeEndpoint } from '../endpoint.js';
-import { DetourConfigError } from '../errors.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
-import type { Candidate, Picker, SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
+import type { Candidate, Picker } from '../selector.js';
+import { configError } from '../test-support/config-error.js';
+import { endpointRecord } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import {
   buildRing,
@@ -15,22 +16,11 @@ import {
 import type { Ring } from './consistent-hash.js';
 import { hashString } from './hash.js';
 
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
+/** Records whose ids are their addresses, `10.0.0.<i>:443`: ring points hash the ids. */
 function records(count: number): EndpointRecord[] {
-  return Array.from(
-    { length: count },
-    (_, i) =>
-      new EndpointRecord(
-        normalizeEndpoint({ id: `10.0.0.${i}:443`, address: `10.0.0.${i}:443` }, `e${i}`),
-        settings,
-        0,
-      ),
+  return Array.from({ length: count }, (_, i) =>
+    endpointRecord({ id: `10.0.0.${i}:443`, address: `10.0.0.${i}:443` }, `e${i}`),
   );
-}
-
-function env<T extends Candidate>(members: readonly T[], seed = 1): SelectorEnvironment<T> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
 }
 
 const keys = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
@@ -64,16 +54,6 @@ function plainPick<T extends Candidate>(
     at = (at + 1) % ring.size;
   }
   return undefined;
-}
-
-function configError(run: () => unknown): DetourConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DetourConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a DetourConfigError');
 }
 
 describe('consistentHashSelector', () => {

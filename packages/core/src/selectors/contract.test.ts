@@ -5,18 +5,14 @@
  */
 import fc from 'fast-check';
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
 import type { Selector } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import { records } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { selectorFromName, selectorNames } from './by-name.js';
 import { consistentHashSelector } from './consistent-hash.js';
 import { leastRequestSelector } from './least-request.js';
 import { p2cPeakEwmaSelector } from './p2c-peak-ewma.js';
 import { priorityGroupsSelector } from './priority-groups.js';
-
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
 
 const selectors: [string, Selector][] = [
   ...selectorNames.map((name): [string, Selector] => [name, selectorFromName(name, 'selector')]),
@@ -55,34 +51,20 @@ describe.each(selectors)('the selector contract: %s', (_, selector) => {
   it('picks only non-excluded candidates, and undefined only when all are excluded', () => {
     fc.assert(
       fc.property(scenario, ({ endpoints, forceEligible, seed, now, keys }) => {
-        const members = endpoints.map((spec, i) => {
-          const record = new EndpointRecord(
-            normalizeEndpoint(
-              {
-                id: `e${i}`,
-                address: `10.0.0.${i}:80`,
-                weight: spec.weight,
-                capacity: spec.capacity,
-                priority: spec.priority,
-              },
-              `e${i}`,
-            ),
-            settings,
-            0,
-          );
-          record.inflight = spec.inflight;
-          if (spec.latencyMs !== undefined) record.recordLatency(0, spec.latencyMs);
-          return record;
-        });
+        const members = records(
+          endpoints.map(({ weight, capacity, priority, inflight, latencyMs }) => ({
+            weight,
+            capacity,
+            priority,
+            inflight,
+            latencyMs,
+          })),
+        );
         const forced = forceEligible % members.length;
         const candidates = members.filter((_, i) => endpoints[i]!.eligible || i === forced);
         const exclude = new Set(members.filter((_, i) => endpoints[i]!.excluded));
         const allExcluded = candidates.every((c) => exclude.has(c));
-        const picker = selector.build(candidates, {
-          random: seededRandom(seed),
-          clock: new ManualClock(),
-          members,
-        });
+        const picker = selector.build(candidates, env(members, seed));
         for (const key of keys) {
           const free = picker.pick({ now, key });
           expect(free).toBeDefined();

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { CHI2_P001, chiSquareUniform } from '../test-support/chi-square.js';
 import { fmix32, hashString, hashVirtualNode, virtualNodePrefix } from './hash.js';
 
 describe('hashString', () => {
@@ -18,9 +19,7 @@ describe('hashString', () => {
     const buckets = new Array<number>(16).fill(0);
     const n = 160_000;
     for (let i = 0; i < n; i++) buckets[hashString(`key-${i}`) >>> 28]!++;
-    const expected = n / 16;
-    const chi2 = buckets.reduce((sum, count) => sum + (count - expected) ** 2 / expected, 0);
-    expect(chi2).toBeLessThan(37.697); // χ² critical value, 15 degrees of freedom, p = 0.001
+    expect(chiSquareUniform(buckets)).toBeLessThan(CHI2_P001[15]!);
   });
 });
 

@@ -1,39 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import type { EndpointInit } from '../endpoint.js';
-import { DetourConfigError } from '../errors.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
-import type { SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
+import { configError } from '../test-support/config-error.js';
+import { records } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { leastRequestSelector } from './least-request.js';
 
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
-function records(inflight: readonly number[], init: Partial<EndpointInit> = {}): EndpointRecord[] {
-  return inflight.map((count, i) => {
-    const record = new EndpointRecord(
-      normalizeEndpoint({ id: `e${i}`, address: `10.0.0.${i}:80`, ...init }, `e${i}`),
-      settings,
-      0,
-    );
-    record.inflight = count;
-    return record;
-  });
-}
-
-function env(members: readonly EndpointRecord[], seed = 1): SelectorEnvironment<EndpointRecord> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
-}
-
-function configError(run: () => unknown): DetourConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DetourConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a DetourConfigError');
+/** Records `e0`, `e1`… with these attempts in flight. */
+function withInflight(inflight: readonly number[]): EndpointRecord[] {
+  return records(inflight.map((count) => ({ inflight: count })));
 }
 
 describe('leastRequestSelector', () => {
@@ -43,14 +17,14 @@ describe('leastRequestSelector', () => {
   });
 
   it('always prefers the idle one of two candidates (the two samples are distinct)', () => {
-    const list = records([10, 0]);
+    const list = withInflight([10, 0]);
     const picker = leastRequestSelector().build(list, env(list));
     for (let i = 0; i < 1000; i++) expect(picker.pick({ now: 0 })).toBe(list[1]);
   });
 
   it('gives the least-loaded of n candidates d/n of the picks', () => {
     // P(the idle one is among d distinct samples of 10) = d / 10.
-    const list = records([5, 5, 5, 0, 5, 5, 5, 5, 5, 5]);
+    const list = withInflight([5, 5, 5, 0, 5, 5, 5, 5, 5, 5]);
     for (const [choiceCount, share] of [
       [2, 0.2],
       [3, 0.3],
@@ -66,7 +40,7 @@ describe('leastRequestSelector', () => {
   });
 
   it('balances in-flight attempts when picks add load', () => {
-    const list = records(new Array<number>(20).fill(0));
+    const list = withInflight(new Array<number>(20).fill(0));
     const picker = leastRequestSelector().build(list, env(list, 5));
     for (let i = 0; i < 2000; i++) picker.pick({ now: 0 })!.inflight++;
     const loads = list.map((r) => r.inflight);
@@ -75,7 +49,7 @@ describe('leastRequestSelector', () => {
   });
 
   it('breaks ties by the first sample, so equal loads stay uniform', () => {
-    const list = records([1, 1, 1, 1]);
+    const list = withInflight([1, 1, 1, 1]);
     const picker = leastRequestSelector().build(list, env(list));
     const counts = new Map<EndpointRecord, number>();
     for (let i = 0; i < 40_000; i++) {
@@ -86,14 +60,14 @@ describe('leastRequestSelector', () => {
   });
 
   it('compares d distinct non-excluded candidates when at least d are left', () => {
-    const list = records([0, 0, 0, 7, 3]);
+    const list = withInflight([0, 0, 0, 7, 3]);
     const exclude = new Set(list.slice(0, 3));
     const picker = leastRequestSelector().build(list, env(list));
     for (let i = 0; i < 1000; i++) expect(picker.pick({ now: 0, exclude })).toBe(list[4]);
   });
 
   it('falls back to a scan when sampling keeps hitting excluded candidates', () => {
-    const list = records(Array.from({ length: 200 }, (_, i) => 100 - (i % 100)));
+    const list = withInflight(Array.from({ length: 200 }, (_, i) => 100 - (i % 100)));
     const left = [list[17]!, list[150]!, list[199]!];
     const exclude = new Set(list.filter((r) => !left.includes(r)));
     const picker = leastRequestSelector({ choiceCount: 3 }).build(list, env(list));
@@ -101,7 +75,7 @@ describe('leastRequestSelector', () => {
   });
 
   it('returns undefined only when every candidate is excluded', () => {
-    const list = records([0, 0, 0]);
+    const list = withInflight([0, 0, 0]);
     const picker = leastRequestSelector({ choiceCount: 5 }).build(list, env(list));
     expect(picker.pick({ now: 0, exclude: new Set(list) })).toBeUndefined();
     expect(picker.pick({ now: 0, exclude: new Set(list.slice(1)) })).toBe(list[0]);

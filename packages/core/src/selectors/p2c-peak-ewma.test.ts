@@ -1,39 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import { DetourConfigError } from '../errors.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
-import type { SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
+import { configError } from '../test-support/config-error.js';
+import { records } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { p2cPeakEwmaSelector } from './p2c-peak-ewma.js';
 
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
 /** Records whose peak-EWMA estimate starts at the given latency (ms); NaN records no sample. */
-function records(latencies: readonly number[]): EndpointRecord[] {
-  return latencies.map((latency, i) => {
-    const record = new EndpointRecord(
-      normalizeEndpoint({ id: `e${i}`, address: `10.0.0.${i}:80` }, `e${i}`),
-      settings,
-      0,
-    );
-    if (!Number.isNaN(latency)) record.recordLatency(0, latency);
-    return record;
-  });
-}
-
-function env(members: readonly EndpointRecord[], seed = 1): SelectorEnvironment<EndpointRecord> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
-}
-
-function configError(run: () => unknown): DetourConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DetourConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a DetourConfigError');
+function withLatency(latencies: readonly number[]): EndpointRecord[] {
+  return records(latencies.map((latency) => (Number.isNaN(latency) ? {} : { latencyMs: latency })));
 }
 
 describe('p2cPeakEwmaSelector', () => {
@@ -43,7 +17,7 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('never picks an endpoint 20× slower than its peers at equal load', () => {
-    const list = records([5, 5, 100, 5, 5]);
+    const list = withLatency([5, 5, 100, 5, 5]);
     const picker = p2cPeakEwmaSelector().build(list, env(list));
     let slow = 0;
     for (let i = 0; i < 100_000; i++) if (picker.pick({ now: 0 }) === list[2]) slow++;
@@ -51,7 +25,7 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('sends under 1% of 100,000 picks to the slow endpoint while load and latency evolve', () => {
-    const list = records([5, 5, 100, 5, 5]);
+    const list = withLatency([5, 5, 100, 5, 5]);
     const latency = new Map(list.map((r, i) => [r, i === 2 ? 100 : 5]));
     const picker = p2cPeakEwmaSelector().build(list, env(list, 11));
     // One pick every 0.1 ms (10 s in all); each attempt ends after its endpoint's latency.
@@ -76,7 +50,7 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('avoids an endpoint with many attempts in flight', () => {
-    const list = records([10, 10, 10, 10, 10]);
+    const list = withLatency([10, 10, 10, 10, 10]);
     list[1]!.inflight = 50;
     const picker = p2cPeakEwmaSelector().build(list, env(list));
     let loaded = 0;
@@ -85,7 +59,7 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('weighs latency against load: cost = latency × (inflight + 1)', () => {
-    const list = records([10, 25]);
+    const list = withLatency([10, 25]);
     const picker = p2cPeakEwmaSelector().build(list, env(list));
     list[0]!.inflight = 2; // 30 > 25
     expect(picker.pick({ now: 0 })).toBe(list[1]);
@@ -94,7 +68,7 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('reads the estimate as decayed to the time of the pick', () => {
-    const list = records([50, 10]);
+    const list = withLatency([50, 10]);
     const picker = p2cPeakEwmaSelector().build(list, env(list));
     expect(picker.pick({ now: 0 })).toBe(list[1]);
     // 20 s later list[0]'s estimate has decayed to 50·e^-2 ≈ 6.8 ms, list[1]'s to 1.4 ms.
@@ -104,7 +78,7 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('tries an endpoint without samples at once, then uses defaultRttMs while it is busy', () => {
-    const list = records([Number.NaN, 4]);
+    const list = withLatency([Number.NaN, 4]);
     const byDefault = p2cPeakEwmaSelector().build(list, env(list));
     expect(byDefault.pick({ now: 0 })).toBe(list[0]); // idle and unknown: cost 0
     list[0]!.inflight = 1;
@@ -116,7 +90,7 @@ describe('p2cPeakEwmaSelector', () => {
   it('does not starve a new endpoint whose peers are faster than defaultRttMs', () => {
     // Regression: with a fixed default, an endpoint with no sample lost every comparison against
     // 4 ms peers and never got the attempt that would have given it a sample.
-    const list = records([4, 4, Number.NaN]);
+    const list = withLatency([4, 4, Number.NaN]);
     const picker = p2cPeakEwmaSelector().build(list, env(list));
     let newcomer = 0;
     for (let i = 0; i < 100; i++) {
@@ -128,7 +102,7 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('splits evenly between two equal endpoints (ties go to the first, random, sample)', () => {
-    const list = records([7, 7]);
+    const list = withLatency([7, 7]);
     const picker = p2cPeakEwmaSelector().build(list, env(list));
     let first = 0;
     for (let i = 0; i < 20_000; i++) if (picker.pick({ now: 0 }) === list[0]) first++;
@@ -136,11 +110,11 @@ describe('p2cPeakEwmaSelector', () => {
   });
 
   it('returns the single candidate left, and undefined only when all are excluded', () => {
-    const list = records([1, 100, 100]);
+    const list = withLatency([1, 100, 100]);
     const picker = p2cPeakEwmaSelector().build(list, env(list));
     expect(picker.pick({ now: 0, exclude: new Set([list[0]!, list[2]!]) })).toBe(list[1]);
     expect(picker.pick({ now: 0, exclude: new Set(list) })).toBeUndefined();
-    const one = records([3]);
+    const one = withLatency([3]);
     expect(p2cPeakEwmaSelector().build(one, env(one)).pick({ now: 0 })).toBe(one[0]);
   });
 

@@ -1,37 +1,24 @@
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import { DetourConfigError } from '../errors.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
 import type { Candidate, Picker, Selector, SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import { configError } from '../test-support/config-error.js';
+import { endpointRecord } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { consistentHashSelector } from './consistent-hash.js';
 import { priorityGroupsSelector } from './priority-groups.js';
 import { roundRobinSelector } from './round-robin.js';
 import { weightedRandomSelector } from './weighted-random.js';
 
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
 /** Endpoints `p<priority>-<i>`: `sizes[p]` of them in priority p. */
 function records(sizes: readonly number[]): EndpointRecord[] {
   return sizes.flatMap((size, priority) =>
-    Array.from(
-      { length: size },
-      (_, i) =>
-        new EndpointRecord(
-          normalizeEndpoint(
-            { id: `p${priority}-${i}`, address: `10.0.${priority}.${i}:80`, priority },
-            `p${priority}-${i}`,
-          ),
-          settings,
-          0,
-        ),
+    Array.from({ length: size }, (_, i) =>
+      endpointRecord(
+        { id: `p${priority}-${i}`, address: `10.0.${priority}.${i}:80`, priority },
+        `p${priority}-${i}`,
+      ),
     ),
   );
-}
-
-function env(members: readonly EndpointRecord[], seed = 1): SelectorEnvironment<EndpointRecord> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
 }
 
 function inPriority(list: readonly EndpointRecord[], priority: number): EndpointRecord[] {
@@ -40,16 +27,6 @@ function inPriority(list: readonly EndpointRecord[], priority: number): Endpoint
 
 function priorities(picks: readonly (EndpointRecord | undefined)[]): Set<number | undefined> {
   return new Set(picks.map((r) => r?.endpoint.priority));
-}
-
-function configError(run: () => unknown): DetourConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DetourConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a DetourConfigError');
 }
 
 describe('priorityGroupsSelector', () => {
@@ -150,13 +127,8 @@ describe('priorityGroupsSelector', () => {
 
   it('picks within the group with the `within` selector', () => {
     const weighted = records([3, 1]);
-    const list = weighted.map(
-      (r, i) =>
-        new EndpointRecord(
-          normalizeEndpoint({ ...r.endpoint, weight: i === 0 ? 8 : 1 }, r.id),
-          settings,
-          0,
-        ),
+    const list = weighted.map((r, i) =>
+      endpointRecord({ ...r.endpoint, weight: i === 0 ? 8 : 1 }, r.id),
     );
     const picker = priorityGroupsSelector({ within: weightedRandomSelector() }).build(
       list,

@@ -1,37 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import type { EndpointInit } from '../endpoint.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
-import type { SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
+import { CHI2_P001, chiSquareUniform } from '../test-support/chi-square.js';
+import { records } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { randomSelector } from './random.js';
-
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
-function records(count: number, init: Partial<EndpointInit> = {}): EndpointRecord[] {
-  return Array.from(
-    { length: count },
-    (_, i) =>
-      new EndpointRecord(
-        normalizeEndpoint({ id: `e${i}`, address: `10.0.0.${i}:80`, ...init }, `e${i}`),
-        settings,
-        0,
-      ),
-  );
-}
-
-function env(members: readonly EndpointRecord[], seed = 1): SelectorEnvironment<EndpointRecord> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
-}
-
-/** χ² critical values at p = 0.001 by degrees of freedom (NIST/SEMATECH e-Handbook, 1.3.6.7.4). */
-const CHI2_P001: Readonly<Record<number, number>> = { 6: 22.458, 9: 27.877 };
-
-function chiSquareUniform(counts: readonly number[]): number {
-  const expected = counts.reduce((a, b) => a + b, 0) / counts.length;
-  return counts.reduce((chi2, count) => chi2 + (count - expected) ** 2 / expected, 0);
-}
 
 describe('randomSelector', () => {
   it("is named 'random'", () => {

@@ -1,32 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import type { EndpointInit } from '../endpoint.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
-import type { SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
+import { CHI2_P001, chiSquareUniform } from '../test-support/chi-square.js';
+import { records } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { roundRobinSelector } from './round-robin.js';
-
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
-function records(count: number, init: Partial<EndpointInit> = {}): EndpointRecord[] {
-  return Array.from(
-    { length: count },
-    (_, i) =>
-      new EndpointRecord(
-        normalizeEndpoint({ id: `e${i}`, address: `10.0.0.${i}:80`, ...init }, `e${i}`),
-        settings,
-        0,
-      ),
-  );
-}
-
-function env(members: readonly EndpointRecord[], seed = 1): SelectorEnvironment<EndpointRecord> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
-}
-
-/** χ² critical value at p = 0.001 for 9 degrees of freedom (NIST/SEMATECH e-Handbook). */
-const CHI2_P001_DF9 = 27.877;
 
 describe('roundRobinSelector', () => {
   it("is named 'round-robin'", () => {
@@ -47,8 +24,7 @@ describe('roundRobinSelector', () => {
     const picker = roundRobinSelector().build(list, env(list));
     const counts = new Array<number>(list.length).fill(0);
     for (let i = 0; i < 100_000; i++) counts[list.indexOf(picker.pick({ now: 0 })!)]!++;
-    const chi2 = counts.reduce((sum, count) => sum + (count - 10_000) ** 2 / 10_000, 0);
-    expect(chi2).toBeLessThan(CHI2_P001_DF9);
+    expect(chiSquareUniform(counts)).toBeLessThan(CHI2_P001[9]!);
   });
 
   it('starts each build at a random offset', () => {

@@ -1,33 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import type { EndpointInit } from '../endpoint.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
-import type { SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import { records } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { weightedLeastLoadSelector } from './weighted-least-load.js';
-
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
-interface Spec extends Partial<EndpointInit> {
-  readonly inflight?: number;
-}
-
-function records(specs: readonly Spec[]): EndpointRecord[] {
-  return specs.map(({ inflight = 0, ...init }, i) => {
-    const record = new EndpointRecord(
-      normalizeEndpoint({ id: `e${i}`, address: `10.0.0.${i}:80`, ...init }, `e${i}`),
-      settings,
-      0,
-    );
-    record.inflight = inflight;
-    return record;
-  });
-}
-
-function env(members: readonly EndpointRecord[], seed = 1): SelectorEnvironment<EndpointRecord> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
-}
 
 describe('weightedLeastLoadSelector', () => {
   it("is named 'weighted-least-load'", () => {

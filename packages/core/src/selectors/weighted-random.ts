@@ -19,6 +19,7 @@ import type {
   SelectorEnvironment,
 } from '../selector.js';
 import { AliasTable } from './alias-table.js';
+import { relativeWeights } from './relative-weights.js';
 import { emptyPicker, SAMPLE_ATTEMPTS } from './sample.js';
 
 export interface WeightedRandomSelector extends Selector {
@@ -32,12 +33,7 @@ class WeightedRandomPicker<T extends Candidate> implements Picker<T> {
   readonly #random: Random;
 
   constructor(candidates: readonly T[], random: Random) {
-    const n = candidates.length;
-    const weights = new Float64Array(n);
-    let max = 0;
-    for (let i = 0; i < n; i++) max = Math.max(max, candidates[i]!.endpoint.weight);
-    // Relative to the largest, so that sums in the fallback scan cannot overflow.
-    for (let i = 0; i < n; i++) weights[i] = candidates[i]!.endpoint.weight / max;
+    const weights = relativeWeights(candidates);
     this.#candidates = candidates;
     this.#weights = weights;
     this.#table = new AliasTable(weights);

@@ -1,40 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { normalizeEndpoint } from '../endpoint.js';
-import type { EndpointInit } from '../endpoint.js';
-import { EndpointRecord } from '../health/endpoint-record.js';
-import type { SelectorEnvironment } from '../selector.js';
-import { ManualClock } from '../testing/manual-clock.js';
-import { seededRandom } from '../testing/seeded-random.js';
+import { CHI2_P001, chiSquare } from '../test-support/chi-square.js';
+import { records } from '../test-support/records.js';
+import { env } from '../test-support/selector-env.js';
 import { weightedRoundRobinSelector } from './weighted-round-robin.js';
-
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 8 };
-
-function records(inits: readonly Partial<EndpointInit>[]): EndpointRecord[] {
-  return inits.map(
-    (init, i) =>
-      new EndpointRecord(
-        normalizeEndpoint({ id: `e${i}`, address: `10.0.0.${i}:80`, ...init }, `e${i}`),
-        settings,
-        0,
-      ),
-  );
-}
-
-function env(members: readonly EndpointRecord[], seed = 1): SelectorEnvironment<EndpointRecord> {
-  return { random: seededRandom(seed), clock: new ManualClock(), members };
-}
-
-/** χ² critical values at p = 0.001 by degrees of freedom (NIST/SEMATECH e-Handbook, 1.3.6.7.4). */
-const CHI2_P001: Readonly<Record<number, number>> = { 4: 18.467, 9: 27.877 };
-
-function chiSquare(counts: readonly number[], weights: readonly number[]): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const sum = weights.reduce((a, b) => a + b, 0);
-  return counts.reduce((chi2, count, i) => {
-    const expected = (total * weights[i]!) / sum;
-    return chi2 + (count - expected) ** 2 / expected;
-  }, 0);
-}
 
 function pickIds(weights: readonly number[], picks: number, seed = 1): string[] {
   const list = records(weights.map((weight) => ({ weight })));

@@ -17,6 +17,7 @@
  */
 import { randomInt } from '../random.js';
 import type { Candidate, PickContext, Picker, Selector, SelectorEnvironment } from '../selector.js';
+import { relativeWeights } from './relative-weights.js';
 import { emptyPicker } from './sample.js';
 
 export interface WeightedRoundRobinSelector extends Selector {
@@ -30,15 +31,9 @@ class WeightedRoundRobinPicker<T extends Candidate> implements Picker<T> {
   readonly #start: number;
 
   constructor(candidates: readonly T[], start: number) {
-    const n = candidates.length;
-    const weights = new Float64Array(n);
-    let max = 0;
-    for (let i = 0; i < n; i++) max = Math.max(max, candidates[i]!.endpoint.weight);
-    // Relative to the largest, so that current weights stay small and never overflow.
-    for (let i = 0; i < n; i++) weights[i] = candidates[i]!.endpoint.weight / max;
     this.#candidates = candidates;
-    this.#weights = weights;
-    this.#current = new Float64Array(n);
+    this.#weights = relativeWeights(candidates);
+    this.#current = new Float64Array(candidates.length);
     this.#start = start;
   }
 
