@@ -16,7 +16,8 @@ export class Emitter<Events extends object> {
     set.add(listener);
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.#listeners.delete(event);
+      // Only drop the set if it is still the registered one (not replaced after a clear()).
+      if (set.size === 0 && this.#listeners.get(event) === set) this.#listeners.delete(event);
     };
   }
 

@@ -14,6 +14,39 @@ export type { PoolSnapshot, EndpointSnapshot } from './health/snapshot.js';
 export type { EndpointRecord, HealthStatus } from './health/endpoint-record.js';
 export type { FaultEntry } from './health/fault-log.js';
 
+// Running calls
+export type { Operation, AttemptContext } from './execute/call.js';
+export { CallEndedError } from './execute/call.js';
+export type { ExecuteOptions, CallPolicy, HedgeOptions } from './execute/call-options.js';
+export { CallFailedError } from './execute/call-error.js';
+export type { AttemptReport, CallFailureReason } from './execute/call-error.js';
+export { defaultClassifier } from './classifier.js';
+export type { AttemptResult, Classification, Classifier } from './classifier.js';
+export type { RetryBudgetOption, BulkheadOptions, MetricsOptions } from './pool-options.js';
+
+// Policies: backoffs and retry budgets
+export type { Backoff } from './policies/backoff.js';
+export { exponentialBackoff } from './policies/backoff-exponential.js';
+export type {
+  ExponentialBackoffOptions,
+  ExponentialJitter,
+} from './policies/backoff-exponential.js';
+export { decorrelatedJitterBackoff } from './policies/backoff-decorrelated.js';
+export type { DecorrelatedJitterBackoffOptions } from './policies/backoff-decorrelated.js';
+export { constantBackoff } from './policies/backoff-constant.js';
+export type { ConstantBackoffOptions } from './policies/backoff-constant.js';
+export type { BackoffName } from './policies/backoff-by-name.js';
+export type { RetryBudget, RetryBudgetSnapshot } from './policies/retry-budget.js';
+export { ratioRetryBudget } from './policies/retry-budget-ratio.js';
+export type { RatioRetryBudgetOptions } from './policies/retry-budget-ratio.js';
+export { tokenBucketRetryBudget } from './policies/retry-budget-token-bucket.js';
+export type { TokenBucketRetryBudgetOptions } from './policies/retry-budget-token-bucket.js';
+
+// Metrics
+export { createMetrics, metricAttributes } from './metrics.js';
+export type { Instrumentation, AttemptKind } from './instrumentation.js';
+export { noopInstrumentation } from './instrumentation.js';
+
 // Endpoints and discovery
 export type { Endpoint, EndpointInit } from './endpoint.js';
 export { staticSource } from './discovery/static-source.js';

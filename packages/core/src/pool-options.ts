@@ -19,6 +19,11 @@ import type { SelectorName } from './selectors/by-name.js';
 import { selectorFromName } from './selectors/by-name.js';
 import { p2cPeakEwmaSelector } from './selectors/p2c-peak-ewma.js';
 import * as v from './validate.js';
+import type { CallPolicy, ResolvedPolicy } from './execute/call-options.js';
+import { defaultPolicy, resolvePolicy } from './execute/call-options.js';
+import type { RetryBudget } from './policies/retry-budget.js';
+import { retryBudgetFromOptions } from './policies/retry-budget-by-name.js';
+import type { MeterProvider } from '@opentelemetry/api';
 
 export interface HealthOptions {
   /**
@@ -67,6 +72,41 @@ export interface StatsOptions {
   readonly faultLogSize?: number;
 }
 
+/** The pool's retry budget: a kind with its options, a `RetryBudget`, or false for none. */
+export type RetryBudgetOption =
+  | RetryBudget
+  | false
+  | {
+      readonly kind: 'ratio';
+      /** Retries and hedges as a percentage of first attempts in the window. Default 20. */
+      readonly percent?: number;
+      /** Retries per second always allowed. Default 10. */
+      readonly minPerSecond?: number;
+      /** Sliding window, ms (1000–60000). Default 10000. */
+      readonly windowMs?: number;
+    }
+  | {
+      readonly kind: 'token-bucket';
+      /** gRFC A6 `maxTokens` (0–1000]. Default 10. */
+      readonly maxTokens?: number;
+      /** gRFC A6 `tokenRatio`. Default 0.1. */
+      readonly tokenRatio?: number;
+    };
+
+export interface BulkheadOptions {
+  /** Attempts in flight on the whole pool at most; more are rejected. Default Infinity. */
+  readonly maxInflight?: number;
+  /** Attempts in flight on one endpoint at most; a full endpoint is skipped. Default Infinity. */
+  readonly maxInflightPerEndpoint?: number;
+}
+
+export interface MetricsOptions {
+  /** The OpenTelemetry MeterProvider. Default: the global one (`metrics.getMeterProvider()`). */
+  readonly meterProvider?: MeterProvider;
+  /** Meter name. Default `@detour/core`. */
+  readonly meterName?: string;
+}
+
 export interface PoolOptions {
   /** Initial endpoints (addresses or descriptions). Required, non-empty, unless `source` is given. */
   readonly endpoints?: readonly (EndpointInit | string)[];
@@ -81,6 +121,18 @@ export interface PoolOptions {
   readonly detectors?: readonly Detector[];
   readonly health?: HealthOptions;
   readonly stats?: StatsOptions;
+  /** Defaults for every `execute()` call (each call may override them). */
+  readonly call?: CallPolicy;
+  /**
+   * Retry budget shared by every call: `{ kind: 'ratio', percent: 20, minPerSecond: 10,
+   * windowMs: 10000 }` (the default, Finagle's and Linkerd's), `{ kind: 'token-bucket',
+   * maxTokens, tokenRatio }` (gRFC A6), a `RetryBudget`, or false for none.
+   */
+  readonly budget?: RetryBudgetOption;
+  /** In-flight limits. Default none. */
+  readonly bulkhead?: BulkheadOptions;
+  /** OpenTelemetry metrics, or false. Default: the global MeterProvider (a no-op unless the app registers one). */
+  readonly metrics?: MetricsOptions | false;
   /** Time source. Default: the runtime's monotonic clock with unref'd timers. */
   readonly clock?: Clock;
   /** Randomness. Default `Math.random`. */
@@ -105,6 +157,11 @@ export interface StatsSettings {
 }
 
 export interface PoolSettings {
+  readonly call: ResolvedPolicy;
+  readonly budget: RetryBudget | undefined;
+  readonly maxInflight: number;
+  readonly maxInflightPerEndpoint: number;
+  readonly metrics: MetricsOptions | false;
   readonly endpoints: Endpoint[];
   readonly source: EndpointSource | undefined;
   readonly selector: Selector;
@@ -129,6 +186,10 @@ const poolKeys = [
   'detectors',
   'health',
   'stats',
+  'call',
+  'budget',
+  'bulkhead',
+  'metrics',
   'clock',
   'random',
 ];
@@ -248,5 +309,35 @@ export function resolvePoolOptions(options: PoolOptions): PoolSettings {
   if (typeof random.next !== 'function')
     throw new DetourConfigError('random', random, 'must be a Random (next())');
 
-  return { endpoints, source, selector, detectors, health, stats, clock, random };
+  const call = resolvePolicy(options.call, 'call', defaultPolicy);
+  const budget = retryBudgetFromOptions(options.budget, 'budget');
+  const b = options.bulkhead ?? {};
+  v.knownKeys('bulkhead', b, ['maxInflight', 'maxInflightPerEndpoint']);
+  const maxInflight =
+    b.maxInflight === undefined ? Infinity : v.integer('bulkhead.maxInflight', b.maxInflight, 0, 1);
+  const maxInflightPerEndpoint =
+    b.maxInflightPerEndpoint === undefined
+      ? Infinity
+      : v.integer('bulkhead.maxInflightPerEndpoint', b.maxInflightPerEndpoint, 0, 1);
+  const metrics = options.metrics ?? {};
+  if (metrics !== false) {
+    v.knownKeys('metrics', metrics, ['meterProvider', 'meterName']);
+    if (metrics.meterName !== undefined) v.nonEmptyString('metrics.meterName', metrics.meterName);
+  }
+
+  return {
+    endpoints,
+    source,
+    selector,
+    detectors,
+    health,
+    stats,
+    clock,
+    random,
+    call,
+    budget,
+    maxInflight,
+    maxInflightPerEndpoint,
+    metrics,
+  };
 }

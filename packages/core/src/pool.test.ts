@@ -372,7 +372,9 @@ describe('statistics and snapshot', () => {
       ['timeout', 'T'],
     ]);
     expect(snap.latency.ewmaMs).toBeGreaterThan(10);
-    expect(snap.latency.peakEwmaMs).toBe(50); // peak: jumps to the slowest sample
+    // Peak: jumps to the slowest sample, and each failure counts as at least twice the estimate:
+    // 10 ms, then 20, 40 and 80 for the three fast errors, then max(50, 160) for the timeout.
+    expect(snap.latency.peakEwmaMs).toBe(160);
     expect(JSON.parse(JSON.stringify(pool.snapshot()))).toEqual(pool.snapshot());
     clock.advance(10_000);
     expect(pool.snapshot().endpoints[0]!.window).toEqual({

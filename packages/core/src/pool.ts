@@ -22,6 +22,15 @@ import type { PoolOptions, PoolSettings } from './pool-options.js';
 import { resolvePoolOptions } from './pool-options.js';
 import type { Random } from './random.js';
 import type { Exclusion, Picker } from './selector.js';
+import { Call } from './execute/call.js';
+import type { CallHost, Operation } from './execute/call.js';
+import type { ExecuteOptions } from './execute/call-options.js';
+import { checkExecuteOptions, resolvePolicy } from './execute/call-options.js';
+import { LatencyHistogram } from './health/latency-histogram.js';
+import type { Instrumentation } from './instrumentation.js';
+import { noopInstrumentation } from './instrumentation.js';
+import { createMetrics } from './metrics.js';
+import type { RetryBudgetSnapshot } from './policies/retry-budget.js';
 
 export interface PickOptions {
   /** Endpoints to avoid if any other is eligible (the call's tried endpoints). */
@@ -38,6 +47,12 @@ export class Pool {
   readonly #machine: HealthMachine;
   readonly #records = new Map<string, EndpointRecord>();
   readonly #load: LoadTable;
+  readonly #latency: LatencyHistogram;
+  readonly #instrumentation: Instrumentation;
+  /** Calls in flight, as an intrusive list (cheaper than a Set on every call). */
+  #calls: Call<unknown> | undefined;
+  #inflightTotal = 0;
+  readonly #callHost: CallHost;
   readonly #detectors: { name: string; bit: number; instance: DetectorInstance }[] = [];
   #members: EndpointRecord[] = [];
   #membersDirty = true;
@@ -95,8 +110,94 @@ export class Pool {
       const instance = detector.attach(this.#hostFor(detector.name, bit));
       this.#detectors.push({ name: detector.name, bit, instance });
     });
+    this.#latency = new LatencyHistogram({}, this.clock.now());
+    this.#instrumentation =
+      this.#settings.metrics === false
+        ? noopInstrumentation
+        : createMetrics(this, this.#settings.metrics);
+    this.#callHost = this.#makeCallHost();
     const source = this.#settings.source;
     if (source) this.#subscribe(source);
+  }
+
+  /**
+   * Runs one logical call: `operation(endpoint, attempt)` for each attempt, on endpoints the
+   * selector picks, with failover, retries, hedging, deadlines and budgets as `options` (over
+   * the pool's `call` defaults) say. Resolves with the first acceptable result; rejects with
+   * `CallFailedError` (which lists every attempt), or with the signal's reason when aborted.
+   */
+  execute<T>(operation: Operation<T>, options?: ExecuteOptions<T>): Promise<T> {
+    this.#assertOpen();
+    let policy = this.#settings.call;
+    if (options !== undefined) {
+      checkExecuteOptions(options as ExecuteOptions<unknown>);
+      policy = resolvePolicy(options, '', policy, true);
+    }
+    const call = new Call<T>(
+      this.#callHost,
+      operation,
+      policy,
+      options?.classifier,
+      options?.signal,
+      options?.key,
+    );
+    const head = this.#calls;
+    if (head) {
+      call.nextCall = head;
+      head.prevCall = call as Call<unknown>;
+    }
+    this.#calls = call as Call<unknown>;
+    return call.run();
+  }
+
+  /** The retry budget's state, or undefined without a budget. */
+  budget(): RetryBudgetSnapshot | undefined {
+    return this.#settings.budget?.snapshot(this.clock.now());
+  }
+
+  #makeCallHost(): CallHost {
+    const settings = this.#settings;
+    return {
+      clock: this.clock,
+      random: this.random,
+      budget: settings.budget,
+      latency: this.#latency,
+      instrumentation: this.#instrumentation,
+      maxInflightPerEndpoint: settings.maxInflightPerEndpoint,
+      pickStrict: (exclude, key) => this.#pickStrict(exclude, key),
+      pick: (exclude, key, now) => this.#pick(exclude, key, now),
+      poolHasRoom: () => this.#inflightTotal < settings.maxInflight,
+      startAttempt: (record) => this.startAttempt(record),
+      endAttempt: (record, outcome, now) => this.endAttempt(record, outcome, now),
+      noteRetry: (record) => this.noteRetry(record),
+      done: (call) => {
+        const { prevCall, nextCall } = call;
+        if (prevCall) prevCall.nextCall = nextCall;
+        else if (this.#calls === call) this.#calls = nextCall;
+        if (nextCall) nextCall.prevCall = prevCall;
+        call.prevCall = call.nextCall = undefined;
+      },
+    };
+  }
+
+  /** An eligible endpoint outside `exclude` (and within trial limits), or undefined. */
+  #pickStrict(
+    exclude: Exclusion<EndpointRecord>,
+    key: string | undefined,
+  ): EndpointRecord | undefined {
+    this.#assertOpen();
+    this.#refresh();
+    const picker = this.#picker;
+    if (!picker || this.#panic) return undefined;
+    const ctx = this.#ctx;
+    ctx.now = this.clock.now();
+    ctx.key = key;
+    this.#userExclude = exclude;
+    ctx.exclude = this.#exclusion;
+    const chosen = picker.pick(ctx);
+    this.#userExclude = undefined;
+    ctx.exclude = undefined;
+    return chosen;
   }
 
   /** Listens to a pool event; returns a function that stops listening. */
@@ -162,14 +263,21 @@ export class Pool {
    * Allocates nothing.
    */
   pick(options?: PickOptions): EndpointRecord | undefined {
+    return this.#pick(options?.exclude, options?.key);
+  }
+
+  #pick(
+    exclude: Exclusion<EndpointRecord> | undefined,
+    key: string | undefined,
+    now = this.clock.now(),
+  ): EndpointRecord | undefined {
     this.#assertOpen();
     this.#refresh();
     const picker = this.#picker;
     if (!picker) return undefined;
     const ctx = this.#ctx;
-    ctx.now = this.clock.now();
-    ctx.key = options?.key;
-    const exclude = options?.exclude;
+    ctx.now = now;
+    ctx.key = key;
     if (this.#probing === 0) {
       // No trial limits to enforce: the caller's exclusion (or none) goes to the picker as is.
       ctx.exclude = exclude;
@@ -202,17 +310,19 @@ export class Pool {
   /** Marks the start of an attempt on `record` (in-flight count, half-open trials). */
   startAttempt(record: EndpointRecord): void {
     record.inflight++;
+    this.#inflightTotal++;
     this.#machine.attemptStarted(record);
   }
 
   /**
    * Marks the end of an attempt. `outcome` undefined means the result is not held against or
-   * for the endpoint (cancelled by the caller, a hedge that lost).
+   * for the endpoint (cancelled by the caller, a hedge that lost). `now` is the clock time of the
+   * end, when the caller has already read the clock.
    */
-  endAttempt(record: EndpointRecord, outcome: Outcome | undefined): void {
+  endAttempt(record: EndpointRecord, outcome: Outcome | undefined, now = this.clock.now()): void {
     record.inflight--;
+    this.#inflightTotal--;
     if (outcome) {
-      const now = this.clock.now();
       record.recordOutcome(now, outcome);
       const success = outcome.kind === 'success';
       const wasProbing = record.status === 'probing';
@@ -248,7 +358,9 @@ export class Pool {
   /** Stops the source, the detectors and every timer, and removes every listener. Idempotent. */
   close(): void {
     if (this.#closed) return;
+    while (this.#calls) this.#calls.cancel(new PoolClosedError());
     this.#closed = true;
+    this.#instrumentation.close();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     for (const d of this.#detectors) d.instance.close();

@@ -40,3 +40,23 @@ describe('EndpointRecord decay', () => {
     }
   });
 });
+
+describe('EndpointRecord failure penalty', () => {
+  it('records a fast failure as at least twice the current latency estimate', () => {
+    const r = new EndpointRecord(normalizeEndpoint('a:1', 'e'), settings, 0);
+    r.recordOutcome(0, { kind: 'success', latencyMs: 4 });
+    r.recordOutcome(1, { kind: 'error', latencyMs: 0.1 });
+    expect(r.latencyEstimate(1)).toBeCloseTo(8, 2);
+    r.recordOutcome(2, { kind: 'error', latencyMs: 0.1 });
+    expect(r.latencyEstimate(2)).toBeCloseTo(16, 2);
+    // A slow failure counts as itself.
+    r.recordOutcome(3, { kind: 'timeout', latencyMs: 500 });
+    expect(r.latencyEstimate(3)).toBe(500);
+  });
+
+  it('uses the failure latency itself before the first sample', () => {
+    const r = new EndpointRecord(normalizeEndpoint('a:1', 'e'), settings, 0);
+    r.recordOutcome(0, { kind: 'error', latencyMs: 3 });
+    expect(r.latencyEstimate(0)).toBe(3);
+  });
+});

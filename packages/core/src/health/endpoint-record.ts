@@ -158,7 +158,13 @@ export class EndpointRecord {
     else this.failures++;
     this.window.record(now, success);
     // A timeout's latency is the timeout, a lower bound of the truth: still worth recording.
-    this.recordLatency(now, outcome.latencyMs);
+    // A failure counts as at least twice the current estimate: an endpoint that fails fast must
+    // not look fast to latency-aware selectors (it would attract traffic). Repeated failures
+    // double it; time and successes bring it back.
+    this.recordLatency(
+      now,
+      success ? outcome.latencyMs : Math.max(outcome.latencyMs, 2 * this.latencyEstimate(now) || 0),
+    );
     if (!success) {
       this.faults.add({
         at: now,

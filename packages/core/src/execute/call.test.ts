@@ -1,0 +1,584 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Classifier } from '../classifier.js';
+import { PoolClosedError, isDetourError } from '../errors.js';
+import type { PoolOptions } from '../pool-options.js';
+import { createPool } from '../pool.js';
+import { ManualClock, flushMicrotasks } from '../testing/manual-clock.js';
+import { manualDetector } from '../testing/manual-detector.js';
+import { seededRandom } from '../testing/seeded-random.js';
+import { FakeService, ServiceError } from '../test-support/fake-service.js';
+import { CallFailedError } from './call-error.js';
+import { firstSelector } from '../test-support/first-selector.js';
+
+const classify: Classifier<string> = (r) => {
+  if (r.ok) return { type: 'success' };
+  const code = r.error instanceof ServiceError ? r.error.code : 'UNKNOWN';
+  const message = r.error instanceof Error ? r.error.message : String(r.error);
+  switch (code) {
+    case 'REFUSED':
+      return { type: 'failure', retryable: true, processed: false, code, message };
+    case 'INVALID':
+      return { type: 'failure', retryable: false, endpointFault: false, code, message };
+    case 'STOP':
+      return { type: 'failure', retryable: true, pushbackMs: -1, code, message };
+    case 'SLOW_DOWN':
+      return { type: 'failure', retryable: true, pushbackMs: 500, kind: 'rejected', code, message };
+    case 'GO_AWAY':
+      return {
+        type: 'failure',
+        retryable: true,
+        pushbackMs: 60_000,
+        kind: 'rejected',
+        code,
+        message,
+      };
+    default:
+      return { type: 'failure', retryable: true, code, message };
+  }
+};
+
+function setup(options: Partial<PoolOptions> = {}, ids = ['a', 'b', 'c']) {
+  const clock = new ManualClock();
+  const service = new FakeService(clock);
+  const manual = manualDetector();
+  const pool = createPool({
+    endpoints: ids.map((id) => ({ id, address: `${id}:1` })),
+    selector: firstSelector,
+    detectors: [manual],
+    clock,
+    random: seededRandom(1),
+    metrics: false,
+    ...options,
+    call: { idempotent: true, ...options.call },
+  });
+  return { clock, service, pool, manual };
+}
+
+interface Settled<T> {
+  readonly value?: T;
+  readonly error?: unknown;
+  readonly at: number;
+}
+
+/** Lets `promise` run on the manual clock (1 ms steps) until it settles or `maxMs` pass. */
+async function settle<T>(
+  clock: ManualClock,
+  promise: Promise<T>,
+  maxMs = 60_000,
+): Promise<Settled<T>> {
+  let result: Settled<T> | undefined;
+  promise.then(
+    (value) => (result = { value, at: clock.now() }),
+    (error: unknown) => (result = { error, at: clock.now() }),
+  );
+  await flushMicrotasks();
+  const end = clock.now() + maxMs;
+  while (!result && clock.now() < end) {
+    clock.advance(1);
+    await flushMicrotasks();
+  }
+  if (!result) throw new Error(`still pending after ${maxMs} ms`);
+  return result;
+}
+
+function failure(s: Settled<unknown>): CallFailedError {
+  expect(s.error).toBeInstanceOf(CallFailedError);
+  return s.error as CallFailedError;
+}
+
+describe('execute: success and failover', () => {
+  it('returns the first success and counts it against the endpoint', async () => {
+    const { clock, service, pool } = setup();
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(s.value).toBe('a');
+    expect(pool.get('a')!.successes).toBe(1);
+    expect(pool.get('a')!.inflight).toBe(0);
+  });
+
+  it('fails over to an untried endpoint at once', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(s.value).toBe('b');
+    expect(s.at).toBe(0); // no backoff: the retry went to a fresh endpoint
+    expect(service.endpoints).toEqual(['a', 'b']);
+    expect(service.log.map((l) => l.kind)).toEqual(['first', 'retry']);
+  });
+
+  it('never reuses a tried endpoint while an untried eligible one exists', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 8 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 1000 }),
+        async (n, maxAttempts, seed) => {
+          const ids = Array.from({ length: n }, (_, i) => `e${i}`);
+          const clock = new ManualClock();
+          const service = new FakeService(clock).setAll({ type: 'fail' });
+          const pool = createPool({
+            endpoints: ids,
+            selector: 'random',
+            detectors: [],
+            clock,
+            random: seededRandom(seed),
+            metrics: false,
+            budget: false,
+          });
+          await settle(
+            clock,
+            pool.execute(service.operation, {
+              classifier: classify,
+              idempotent: true,
+              maxAttempts,
+            }),
+          );
+          const seen = service.endpoints;
+          const firstRound = seen.slice(0, Math.min(n, seen.length));
+          expect(new Set(firstRound).size).toBe(firstRound.length);
+          expect(seen.length).toBe(maxAttempts);
+          pool.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('goes back to a tried endpoint, after a backoff, once all were tried', async () => {
+    const { clock, service, pool } = setup({ call: { maxAttempts: 3, backoff: 'constant' } }, [
+      'a',
+      'b',
+    ]);
+    service.setAll({ type: 'fail' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.endpoints).toEqual(['a', 'b', 'a']);
+    expect(service.log[2]!.at).toBe(100); // constant backoff: 100 ms
+    const error = failure(s);
+    expect(error.reason).toBe('attempts-exhausted');
+    expect(error.code).toBe('DETOUR_CALL_FAILED');
+  });
+});
+
+describe('execute: attempts and retries', () => {
+  it('never sends more than maxAttempts, whatever the failures', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.constantFrom('ok', 'fail', 'hang'), { minLength: 3, maxLength: 3 }),
+        fc.boolean(),
+        async (maxAttempts, modes, hedge) => {
+          const { clock, service, pool } = setup({ budget: false });
+          ['a', 'b', 'c'].forEach((id, i) =>
+            service.set(id, { type: modes[i] as 'ok' | 'fail' | 'hang', latencyMs: 5 }),
+          );
+          await settle(
+            clock,
+            pool.execute(service.operation, {
+              classifier: classify,
+              maxAttempts,
+              attemptTimeoutMs: 50,
+              hedge: hedge ? { delayMs: 10, maxHedges: 3 } : false,
+            }),
+          );
+          expect(service.log.length).toBeLessThanOrEqual(maxAttempts);
+          expect(pool.members().every((r) => r.inflight === 0)).toBe(true);
+          pool.close();
+          expect(clock.pendingTimers).toBe(0);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('backs off exponentially with full jitter between retries of the same endpoint', async () => {
+    const { clock, service, pool } = setup({ call: { maxAttempts: 4 } }, ['a']);
+    service.setAll({ type: 'fail' });
+    await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    const at = service.log.map((l) => l.at);
+    expect(at).toHaveLength(4);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    // retry n waits in [0, min(250, 25 × 2^(n−1)))
+    expect(gaps[0]).toBeLessThan(25);
+    expect(gaps[1]).toBeLessThan(50);
+    expect(gaps[2]).toBeLessThan(100);
+  });
+
+  it('does not retry a non-idempotent call that may have been processed', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail', code: 'UNAVAILABLE' });
+    const s = await settle(
+      clock,
+      pool.execute(service.operation, { classifier: classify, idempotent: false }),
+    );
+    expect(service.endpoints).toEqual(['a']);
+    expect(failure(s).reason).toBe('not-retryable');
+  });
+
+  it('retries a non-idempotent call that was certainly not processed', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail', code: 'REFUSED' });
+    const s = await settle(
+      clock,
+      pool.execute(service.operation, { classifier: classify, idempotent: false }),
+    );
+    expect(s.value).toBe('b');
+  });
+
+  it('does not retry a non-retryable failure, nor count it against the endpoint', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail', code: 'INVALID' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.endpoints).toEqual(['a']);
+    const error = failure(s);
+    expect(error.reason).toBe('not-retryable');
+    expect(error.cause).toBeInstanceOf(ServiceError);
+    expect(pool.get('a')!.failures).toBe(0);
+  });
+
+  it('treats a synchronous throw of the operation as a failed attempt', async () => {
+    const { clock, pool } = setup();
+    let calls = 0;
+    const s = await settle(
+      clock,
+      pool.execute(
+        (endpoint) => {
+          calls++;
+          if (endpoint.id === 'a') throw new ServiceError('UNAVAILABLE', 'a');
+          return Promise.resolve(endpoint.id);
+        },
+        { classifier: classify },
+      ),
+    );
+    expect(s.value).toBe('b');
+    expect(calls).toBe(2);
+  });
+});
+
+describe('execute: pushback', () => {
+  it('waits the server pushback instead of the backoff', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail', code: 'SLOW_DOWN' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(s.value).toBe('b');
+    expect(service.log[1]!.at).toBe(500);
+    expect(pool.get('a')!.faults.toArray()[0]!.kind).toBe('rejected');
+  });
+
+  it('does not retry after a negative pushback', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail', code: 'STOP' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.endpoints).toEqual(['a']);
+    expect(failure(s).reason).toBe('not-retryable');
+  });
+
+  it('gives up when the pushback exceeds maxPushbackMs', async () => {
+    const { clock, service, pool } = setup({ call: { maxPushbackMs: 10_000 } });
+    service.set('a', { type: 'fail', code: 'GO_AWAY' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.endpoints).toEqual(['a']);
+    expect(s.at).toBe(0);
+    expect(failure(s).reason).toBe('not-retryable');
+  });
+});
+
+describe('execute: deadlines and attempt timeouts', () => {
+  it('costs one attempt timeout for a frozen endpoint, not the whole deadline', async () => {
+    const { clock, service, pool } = setup({ call: { deadlineMs: 1000, attemptTimeoutMs: 100 } });
+    service.set('a', { type: 'hang' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(s.value).toBe('b');
+    expect(s.at).toBe(100);
+    expect(service.log[0]!.signal.aborted).toBe(true);
+    expect(service.log[0]!.timeoutMs).toBe(100);
+    const fault = pool.get('a')!.faults.toArray()[0]!;
+    expect(fault.kind).toBe('timeout');
+  });
+
+  it('gives each attempt what is left of the deadline when that is shorter', async () => {
+    const { clock, service, pool } = setup({ call: { deadlineMs: 150, attemptTimeoutMs: 100 } });
+    service.setAll({ type: 'hang' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.log.map((l) => [l.at, l.timeoutMs])).toEqual([
+      [0, 100],
+      [100, 50],
+    ]);
+    const error = failure(s);
+    expect(error.reason).toBe('deadline-exceeded');
+    expect(error.code).toBe('DETOUR_DEADLINE_EXCEEDED');
+    expect(s.at).toBe(150);
+  });
+
+  it('rejects at the deadline even if the operation ignores its signal', async () => {
+    const { clock, pool } = setup({ call: { deadlineMs: 200 } });
+    const s = await settle(
+      clock,
+      pool.execute(() => new Promise<string>(() => {}), { classifier: classify }),
+    );
+    expect(failure(s).reason).toBe('deadline-exceeded');
+    expect(s.at).toBe(200);
+    expect(pool.members().every((r) => r.inflight === 0)).toBe(true);
+  });
+
+  it('starts no attempt that cannot finish before the deadline', async () => {
+    const { clock, service, pool } = setup(
+      { call: { deadlineMs: 1000, backoff: 'constant', maxAttempts: 10 } },
+      ['a'],
+    );
+    // Teach the pool that calls take about 300 ms.
+    service.set('a', { type: 'ok', latencyMs: 300 });
+    for (let i = 0; i < 5; i++)
+      await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    service.set('a', { type: 'fail', latencyMs: 300 });
+    const start = clock.now();
+    service.log.length = 0;
+    await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    // Attempts at 0, 400, (800 would leave 200 ms < the 300 ms median: not sent).
+    expect(service.log.map((l) => l.at - start)).toEqual([0, 400]);
+  });
+});
+
+describe('execute: abort', () => {
+  it('aborting during backoff rejects at once and never calls the operation again', async () => {
+    const { clock, service, pool } = setup({ call: { backoff: 'constant' } }, ['a']);
+    service.setAll({ type: 'fail' });
+    const controller = new AbortController();
+    const promise = pool.execute(service.operation, {
+      classifier: classify,
+      signal: controller.signal,
+    });
+    let result: unknown;
+    promise.catch((e: unknown) => (result = e));
+    await flushMicrotasks();
+    clock.advance(50); // inside the 100 ms backoff
+    expect(service.log).toHaveLength(1);
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    await flushMicrotasks();
+    expect(result).toBe(reason);
+    clock.advance(10_000);
+    await flushMicrotasks();
+    expect(service.log).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('aborts the attempt in flight with the caller reason and counts nothing against it', async () => {
+    const { clock, service, pool } = setup();
+    service.setAll({ type: 'hang' });
+    const controller = new AbortController();
+    const promise = pool.execute(service.operation, {
+      classifier: classify,
+      signal: controller.signal,
+    });
+    await flushMicrotasks();
+    controller.abort(new Error('stop'));
+    const s = await settle(clock, promise);
+    expect((s.error as Error).message).toBe('stop');
+    expect(service.log[0]!.signal.aborted).toBe(true);
+    expect((service.log[0]!.signal.reason as Error).message).toBe('stop');
+    expect(pool.get('a')!.failures).toBe(0);
+    expect(pool.get('a')!.inflight).toBe(0);
+  });
+
+  it('starts nothing when the signal is already aborted', async () => {
+    const { clock, service, pool } = setup();
+    const s = await settle(
+      clock,
+      pool.execute(service.operation, { signal: AbortSignal.abort(new Error('early')) }),
+    );
+    expect((s.error as Error).message).toBe('early');
+    expect(service.log).toHaveLength(0);
+  });
+});
+
+describe('execute: hedging', () => {
+  it('sends a backup to another endpoint after the delay; the first success wins and the loser is not counted', async () => {
+    const { clock, service, pool } = setup({ call: { hedge: { delayMs: 20 } } });
+    service.set('a', { type: 'ok', latencyMs: 500 });
+    service.set('b', { type: 'ok', latencyMs: 10 });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(s.value).toBe('b');
+    expect(s.at).toBe(30);
+    expect(service.log.map((l) => [l.endpoint, l.kind, l.at])).toEqual([
+      ['a', 'first', 0],
+      ['b', 'hedge', 20],
+    ]);
+    expect(service.log[0]!.signal.aborted).toBe(true);
+    const a = pool.get('a')!;
+    expect([a.failures, a.successes, a.inflight]).toEqual([0, 0, 0]);
+  });
+
+  it('does not hedge a call that is not idempotent', async () => {
+    const { clock, service, pool } = setup({ call: { hedge: { delayMs: 20 } } });
+    service.setAll({ type: 'ok', latencyMs: 100 });
+    await settle(
+      clock,
+      pool.execute(service.operation, { classifier: classify, idempotent: false }),
+    );
+    expect(service.log).toHaveLength(1);
+  });
+
+  it('sends the next attempt at once when an attempt fails while a hedge runs', async () => {
+    const { clock, service, pool } = setup({
+      call: { hedge: { delayMs: 20, maxHedges: 1 }, maxAttempts: 3 },
+    });
+    service.set('a', { type: 'fail', latencyMs: 50 });
+    service.set('b', { type: 'ok', latencyMs: 1000 });
+    service.set('c', { type: 'ok', latencyMs: 10 });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.log.map((l) => [l.endpoint, l.kind, l.at])).toEqual([
+      ['a', 'first', 0],
+      ['b', 'hedge', 20],
+      ['c', 'retry', 50],
+    ]);
+    expect(s.value).toBe('c');
+  });
+
+  it('uses the pool latency percentile as the adaptive delay', async () => {
+    const { clock, service, pool } = setup({
+      call: { hedge: { delayMs: 'adaptive', percentile: 90, minDelayMs: 1 } },
+    });
+    service.setAll({ type: 'ok', latencyMs: 40 });
+    for (let i = 0; i < 30; i++)
+      await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    service.log.length = 0;
+    service.setAll({ type: 'ok', latencyMs: 400 });
+    const start = clock.now();
+    await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.log[1]!.kind).toBe('hedge');
+    const delay = service.log[1]!.at - start;
+    expect(delay).toBeGreaterThanOrEqual(39);
+    expect(delay).toBeLessThanOrEqual(42);
+  });
+});
+
+describe('execute: retry budget', () => {
+  it('keeps attempts per call within the budget bound under a total outage', async () => {
+    const { clock, service, pool } = setup({
+      call: { maxAttempts: 3 },
+      budget: { kind: 'ratio', percent: 20, minPerSecond: 1, windowMs: 10_000 },
+    });
+    service.setAll({ type: 'fail' });
+    const calls = 500;
+    for (let i = 0; i < calls; i++) {
+      await settle(clock, pool.execute(service.operation, { classifier: classify }));
+      clock.advance(10); // 100 calls per second over 5 s
+    }
+    const attempts = service.log.length;
+    // First attempts, plus 20 % of them, plus 1 retry per second over the 10 s window.
+    expect(attempts).toBeLessThanOrEqual(calls * 1.2 + 10);
+    expect(attempts).toBeGreaterThan(calls * 1.15); // the budget is spent, not stingier than set
+    expect(pool.budget()!.refused).toBeGreaterThan(0);
+  });
+
+  it('rejects with budget-exhausted when the budget refuses', async () => {
+    const { clock, service, pool } = setup({
+      budget: { kind: 'token-bucket', maxTokens: 2, tokenRatio: 0.1 },
+    });
+    service.setAll({ type: 'fail' });
+    await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(failure(s).reason).toBe('budget-exhausted');
+  });
+});
+
+describe('execute: bulkhead', () => {
+  it('rejects beyond the pool in-flight limit', async () => {
+    const { clock, service, pool } = setup({ bulkhead: { maxInflight: 2 } });
+    service.setAll({ type: 'hang' });
+    void pool.execute(service.operation, { classifier: classify }).catch(() => {});
+    void pool.execute(service.operation, { classifier: classify }).catch(() => {});
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }), 10);
+    const error = failure(s);
+    expect(error.reason).toBe('bulkhead-rejected');
+    expect(error.code).toBe('DETOUR_BULKHEAD_REJECTED');
+    pool.close();
+  });
+
+  it('skips an endpoint at its in-flight limit', async () => {
+    const { clock, service, pool } = setup({ bulkhead: { maxInflightPerEndpoint: 1 } }, ['a', 'b']);
+    service.setAll({ type: 'hang' });
+    void pool.execute(service.operation, { classifier: classify }).catch(() => {});
+    void pool.execute(service.operation, { classifier: classify }).catch(() => {});
+    await flushMicrotasks();
+    expect(service.endpoints.sort()).toEqual(['a', 'b']);
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }), 10);
+    expect(failure(s).reason).toBe('bulkhead-rejected');
+    pool.close();
+  });
+});
+
+describe('execute: health', () => {
+  it('ejects an endpoint after consecutive failures, probes it with trial calls, and restores it', async () => {
+    const clock = new ManualClock();
+    const service = new FakeService(clock);
+    const pool = createPool({
+      endpoints: ['a', 'b'],
+      selector: 'round-robin',
+      clock,
+      random: seededRandom(2),
+      metrics: false,
+      call: { idempotent: true },
+      health: { ejectionJitterPercent: 0 },
+    });
+    service.set('a', { type: 'fail' });
+    for (let i = 0; i < 12; i++)
+      await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(pool.get('a')!.status).toBe('ejected');
+    service.set('a', { type: 'ok' });
+    clock.advance(5000);
+    expect(pool.get('a')!.status).toBe('probing');
+    for (let i = 0; i < 8; i++)
+      await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(pool.get('a')!.status).toBe('healthy');
+    pool.close();
+  });
+});
+
+describe('execute: errors and close', () => {
+  it('reports every attempt, the last cause and a stable code', async () => {
+    const { clock, service, pool } = setup({ budget: false });
+    service.setAll({ type: 'fail', latencyMs: 3 });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    const error = failure(s);
+    expect(isDetourError(error)).toBe(true);
+    expect(error.attempts.map((a) => [a.attempt, a.kind, a.endpoint, a.outcome, a.code])).toEqual([
+      [1, 'first', 'a', 'error', 'UNAVAILABLE'],
+      [2, 'retry', 'b', 'error', 'UNAVAILABLE'],
+      [3, 'retry', 'c', 'error', 'UNAVAILABLE'],
+    ]);
+    expect(error.message).toContain('#2 retry b: error (UNAVAILABLE UNAVAILABLE from b) in 3 ms');
+    expect((error.cause as ServiceError).message).toBe('UNAVAILABLE from c');
+  });
+
+  it('close() rejects calls in flight and leaves no timer behind', async () => {
+    const { clock, service, pool } = setup({
+      call: { deadlineMs: 5000, attemptTimeoutMs: 1000, hedge: { delayMs: 10 } },
+    });
+    service.setAll({ type: 'hang' });
+    const s = settle(clock, pool.execute(service.operation, { classifier: classify }));
+    await flushMicrotasks();
+    pool.close();
+    const result = await s;
+    expect(result.error).toBeInstanceOf(PoolClosedError);
+    expect(clock.pendingTimers).toBe(0);
+    expect(service.log[0]!.signal.aborted).toBe(true);
+    expect(() => pool.execute(service.operation)).toThrow(PoolClosedError);
+  });
+
+  it('rejects bad per-call options with DetourConfigError', () => {
+    const { service, pool } = setup();
+    expect(() => pool.execute(service.operation, { maxAttempts: 0 })).toThrow(/maxAttempts: 0/);
+    expect(() => pool.execute(service.operation, { deadlineMs: -1 })).toThrow(/deadlineMs: -1/);
+    expect(() => pool.execute(service.operation, { hedge: { percentile: 101 } })).toThrow(
+      /hedge\.percentile: 101/,
+    );
+    expect(() => pool.execute(service.operation, { backoff: 'linear' as 'constant' })).toThrow(
+      /backoff: "linear"/,
+    );
+    expect(() => pool.execute(service.operation, { signal: {} as AbortSignal })).toThrow(/signal/);
+    expect(() => pool.execute(service.operation, { retries: 2 } as object)).toThrow(
+      /retries: 2 is not a known option/,
+    );
+  });
+});

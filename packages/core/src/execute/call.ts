@@ -1,0 +1,523 @@
+/**
+ * One logical call: drives its attempts through selection, the operation, classification, the
+ * detectors, and the decision to retry, hedge, fail over or give up.
+ *
+ * - Failover: every retry or hedge goes to an endpoint the call has not tried while one is
+ *   eligible, and only then back to a tried one.
+ * - Retry: up to `maxAttempts` attempts in all; backoff between them, except that a retry to a
+ *   fresh endpoint goes at once (`immediateFailover`); server pushback replaces the backoff
+ *   (bounded by `maxPushbackMs`; negative means do not retry). A call that is not idempotent is
+ *   retried only when the classifier says the request was not processed.
+ * - Hedging (idempotent calls): after the hedge delay a backup attempt goes to another endpoint;
+ *   the first acceptable result wins and the others are aborted, uncounted. A retryable failure
+ *   while others are in flight sends the next attempt at once (gRFC A6).
+ * - Every retry and hedge draws on the pool's retry budget.
+ * - Deadline and attempt timeout: no attempt starts once too little time is left, and a frozen
+ *   endpoint costs one attempt timeout.
+ * - The caller's signal aborts every attempt and wait at once; the call rejects with its reason.
+ */
+import type { AttemptResult, Classification, Classifier } from '../classifier.js';
+import { defaultClassifier } from '../classifier.js';
+import type { Clock, Timer } from '../clock.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
+import type { LatencyHistogram } from '../health/latency-histogram.js';
+import type { AttemptKind, Instrumentation } from '../instrumentation.js';
+import type { Outcome } from '../outcome.js';
+import type { RetryBudget } from '../policies/retry-budget.js';
+import type { Random } from '../random.js';
+import type { Exclusion } from '../selector.js';
+import type { Endpoint } from '../endpoint.js';
+import type { AttemptReport, CallFailureReason } from './call-error.js';
+import { CallFailedError } from './call-error.js';
+import type { ResolvedPolicy } from './call-options.js';
+
+/** What an operation learns about its attempt. */
+export interface AttemptContext {
+  /** 1 for the first attempt, 2 for the next, and so on (hedges included). */
+  readonly attempt: number;
+  readonly kind: AttemptKind;
+  /** Aborted when the attempt times out, loses to another, or the call ends or is aborted. */
+  readonly signal: AbortSignal;
+  /**
+   * Time this attempt may take, ms: the smaller of the attempt timeout and what is left of the
+   * deadline (Infinity when neither is set). Pass it on as the transport's own deadline.
+   */
+  readonly timeoutMs: number;
+  /** Attempts of this call sent before this one (gRPC's `grpc-previous-rpc-attempts`). */
+  readonly previousAttempts: number;
+}
+
+export type Operation<T> = (endpoint: Endpoint, attempt: AttemptContext) => Promise<T>;
+
+/** What the pool gives a call. */
+export interface CallHost {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly budget: RetryBudget | undefined;
+  readonly latency: LatencyHistogram;
+  readonly instrumentation: Instrumentation;
+  readonly maxInflightPerEndpoint: number;
+  /** An eligible endpoint outside `exclude`, or undefined (no fallback to excluded ones). */
+  pickStrict(
+    exclude: Exclusion<EndpointRecord>,
+    key: string | undefined,
+  ): EndpointRecord | undefined;
+  /** `pool.pick()`: outside `exclude` if possible, else any eligible, else (panic) any member. */
+  pick(
+    exclude: Exclusion<EndpointRecord>,
+    key: string | undefined,
+    now: number,
+  ): EndpointRecord | undefined;
+  /** Whether another attempt may start under the pool's in-flight limit. */
+  poolHasRoom(): boolean;
+  startAttempt(record: EndpointRecord): void;
+  endAttempt(record: EndpointRecord, outcome: Outcome | undefined, now: number): void;
+  noteRetry(record: EndpointRecord): void;
+  /** The call ended (settled): forget it. */
+  done(call: Call<unknown>): void;
+}
+
+/**
+ * One attempt, and the context its operation sees. The AbortController is made only when the
+ * operation first reads `signal` (creating one costs more than the rest of an attempt together);
+ * an attempt stopped before that hands out an already-aborted signal.
+ */
+class Attempt implements AttemptContext {
+  readonly attempt: number;
+  readonly kind: AttemptKind;
+  readonly record: EndpointRecord;
+  readonly start: number;
+  readonly timeoutMs: number;
+  timer: Timer | undefined = undefined;
+  timedOut = false;
+  done = false;
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  #aborted = false;
+
+  constructor(
+    attempt: number,
+    kind: AttemptKind,
+    record: EndpointRecord,
+    start: number,
+    timeoutMs: number,
+  ) {
+    this.attempt = attempt;
+    this.kind = kind;
+    this.record = record;
+    this.start = start;
+    this.timeoutMs = timeoutMs;
+  }
+
+  get previousAttempts(): number {
+    return this.attempt - 1;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Attempt timed out after ${Math.round(ms)} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+export class Call<T> implements Exclusion<EndpointRecord> {
+  readonly #host: CallHost;
+  readonly #operation: Operation<T>;
+  readonly #policy: ResolvedPolicy;
+  readonly #classifier: Classifier<T>;
+  readonly #signal: AbortSignal | undefined;
+  readonly #key: string | undefined;
+  readonly #start: number;
+  readonly #deadline: number;
+
+  /** Links in the pool's list of calls in flight (the pool owns them). */
+  prevCall: Call<unknown> | undefined;
+  nextCall: Call<unknown> | undefined;
+
+  readonly #tried: EndpointRecord[] = [];
+  readonly #inflight: Attempt[] = [];
+  /** Made at the first report: a call that succeeds at once never needs it. */
+  #reports: AttemptReport[] | undefined;
+  #sent = 0;
+  #hedges = 0;
+  #retries = 0;
+  #previousDelayMs = 0;
+  #lastError: unknown;
+  #settled = false;
+  #retryTimer: Timer | undefined;
+  #hedgeTimer: Timer | undefined;
+  #deadlineTimer: Timer | undefined;
+  #resolve!: (value: T) => void;
+  #reject!: (error: unknown) => void;
+  readonly promise: Promise<T>;
+
+  constructor(
+    host: CallHost,
+    operation: Operation<T>,
+    policy: ResolvedPolicy,
+    classifier: Classifier<T> | undefined,
+    signal: AbortSignal | undefined,
+    key: string | undefined,
+  ) {
+    this.#host = host;
+    this.#operation = operation;
+    this.#policy = policy;
+    this.#classifier = classifier ?? defaultClassifier;
+    this.#signal = signal;
+    this.#key = key;
+    this.#start = host.clock.now();
+    this.#deadline = this.#start + policy.deadlineMs;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** Exclusion for picks: endpoints this call tried, and endpoints at their in-flight limit. */
+  has(record: EndpointRecord): boolean {
+    const tried = this.#tried;
+    for (let i = 0; i < tried.length; i++) if (tried[i] === record) return true;
+    return record.inflight >= this.#host.maxInflightPerEndpoint;
+  }
+
+  run(): Promise<T> {
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.#finish(false);
+      this.#reject(signal.reason);
+      return this.promise;
+    }
+    if (signal) {
+      this.#onAbort = () => this.cancel(signal.reason);
+      signal.addEventListener('abort', this.#onAbort);
+    }
+    if (this.#policy.deadlineMs !== Infinity) {
+      this.#deadlineTimer = this.#host.clock.setTimeout(
+        () => this.#fail('deadline-exceeded'),
+        this.#policy.deadlineMs,
+      );
+    }
+    this.#host.budget?.onRequest(this.#start);
+    if (!this.#host.poolHasRoom()) {
+      this.#fail('bulkhead-rejected');
+      return this.promise;
+    }
+    this.#launch('first', undefined, this.#start);
+    if (!this.#settled && this.#policy.hedge && this.#policy.idempotent) this.#scheduleHedge();
+    return this.promise;
+  }
+
+  /** Ends the call from outside (pool closed): rejects with `error`. */
+  cancel(error: unknown): void {
+    if (this.#settled) return;
+    this.#finish(false, error);
+    this.#reject(error);
+  }
+
+  // --- attempts ---
+
+  #launch(
+    kind: AttemptKind,
+    chosen: EndpointRecord | undefined,
+    now = this.#host.clock.now(),
+  ): void {
+    const host = this.#host;
+    const record = chosen ?? host.pick(this, this.#key, now);
+    if (!record || record.inflight >= host.maxInflightPerEndpoint) {
+      if (this.#inflight.length === 0) this.#fail(record ? 'bulkhead-rejected' : 'no-endpoint');
+      return;
+    }
+    const number = ++this.#sent;
+    if (kind === 'hedge') this.#hedges++;
+    if (kind === 'retry') this.#retries++;
+    if (!this.#tried.includes(record)) this.#tried.push(record);
+    if (kind !== 'first') host.noteRetry(record);
+    const timeoutMs = Math.min(this.#policy.attemptTimeoutMs, this.#deadline - now);
+    const attempt = new Attempt(number, kind, record, now, timeoutMs);
+    this.#inflight.push(attempt);
+    host.startAttempt(record);
+    host.instrumentation.attemptStarted(record, kind);
+    if (timeoutMs !== Infinity) {
+      attempt.timer = host.clock.setTimeout(() => {
+        attempt.timer = undefined;
+        attempt.timedOut = true;
+        const error = new TimeoutError(timeoutMs);
+        attempt.abort(error);
+        // The operation may ignore its signal: settle the attempt now either way.
+        this.#settle(attempt, { ok: false, error });
+      }, timeoutMs);
+    }
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(this.#operation(record.endpoint, attempt));
+    } catch (error) {
+      // A synchronous throw is a failed attempt, settled on its own turn like a rejection.
+      queueMicrotask(() => this.#settle(attempt, { ok: false, error }));
+      return;
+    }
+    result.then(
+      (value) => this.#settle(attempt, { ok: true, value }),
+      (error: unknown) => this.#settle(attempt, { ok: false, error }),
+    );
+  }
+
+  #settle(attempt: Attempt, result: AttemptResult<T>): void {
+    if (attempt.done) return;
+    attempt.done = true;
+    attempt.timer?.cancel();
+    attempt.timer = undefined;
+    this.#remove(attempt);
+    const host = this.#host;
+    const now = host.clock.now();
+    const latencyMs = now - attempt.start;
+    if (this.#settled) {
+      this.#cancelled(attempt, latencyMs, now);
+      return;
+    }
+    let c: Classification;
+    if (attempt.timedOut) {
+      c = {
+        type: 'failure',
+        retryable: true,
+        kind: 'timeout',
+        code: 'timeout',
+        message: (result as { error: Error }).error.message,
+      };
+    } else {
+      try {
+        c = this.#classifier(result);
+      } catch (error) {
+        c = {
+          type: 'failure',
+          retryable: false,
+          message: `classifier threw: ${String(error)}`,
+          endpointFault: false,
+        };
+      }
+    }
+    if (!result.ok) this.#lastError = result.error;
+
+    if (c.type === 'success') {
+      const outcome: Outcome = { kind: 'success', latencyMs };
+      host.endAttempt(attempt.record, outcome, now);
+      host.latency.record(now, latencyMs);
+      host.budget?.onOutcome(now, false);
+      host.instrumentation.attemptEnded(attempt.record, attempt.kind, outcome, latencyMs);
+      this.#finish(true, undefined, now);
+      this.#resolve((result as { value: T }).value);
+      return;
+    }
+    if (c.type === 'ignore') {
+      this.#cancelled(attempt, latencyMs, now);
+      if (this.#inflight.length === 0 && !this.#retryTimer) this.#fail('not-retryable');
+      return;
+    }
+
+    const kind = c.kind ?? 'error';
+    const outcome: Outcome = { kind, latencyMs, code: c.code, message: c.message };
+    host.endAttempt(attempt.record, c.endpointFault === false ? undefined : outcome, now);
+    host.budget?.onOutcome(now, c.retryable);
+    host.instrumentation.attemptEnded(attempt.record, attempt.kind, outcome, latencyMs);
+    this.#report(attempt, kind, c.code, c.message, latencyMs);
+
+    const mayRepeat = this.#policy.idempotent || c.processed === false;
+    if (!c.retryable || !mayRepeat || (c.pushbackMs !== undefined && c.pushbackMs < 0)) {
+      this.#fail('not-retryable');
+      return;
+    }
+    if (c.pushbackMs !== undefined && c.pushbackMs > this.#policy.maxPushbackMs) {
+      this.#fail('not-retryable');
+      return;
+    }
+    this.#planRetry(c.pushbackMs);
+  }
+
+  /** After a retryable failure: the next attempt now, later, or none. */
+  #planRetry(pushbackMs: number | undefined): void {
+    if (this.#retryTimer) return; // a retry is already waiting
+    const host = this.#host;
+    if (this.#sent >= this.#policy.maxAttempts) {
+      if (this.#inflight.length === 0) this.#fail('attempts-exhausted');
+      return;
+    }
+    const now = host.clock.now();
+    let delay: number;
+    let chosen: EndpointRecord | undefined;
+    if (pushbackMs !== undefined) {
+      delay = pushbackMs;
+    } else if (this.#inflight.length > 0) {
+      delay = 0; // hedging: a failure while others run sends the next attempt at once (A6)
+    } else {
+      chosen = this.#policy.immediateFailover ? host.pickStrict(this, this.#key) : undefined;
+      if (chosen) delay = 0;
+      else {
+        delay = this.#policy.backoff.delay(this.#retries + 1, this.#previousDelayMs, host.random);
+        this.#previousDelayMs = delay;
+      }
+    }
+    if (!this.#timeLeftFor(now + delay)) {
+      if (this.#inflight.length === 0) this.#fail('deadline-exceeded');
+      return;
+    }
+    if (host.budget && !host.budget.tryRetry(now)) {
+      host.instrumentation.budgetRefused('retry');
+      if (this.#inflight.length === 0) this.#fail('budget-exhausted');
+      return;
+    }
+    if (!host.poolHasRoom()) {
+      if (this.#inflight.length === 0) this.#fail('bulkhead-rejected');
+      return;
+    }
+    if (delay <= 0) {
+      this.#launch('retry', chosen);
+      return;
+    }
+    this.#retryTimer = host.clock.setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#settled) this.#launch('retry', undefined);
+    }, delay);
+  }
+
+  /**
+   * Whether an attempt starting at `at` could still finish before the deadline: time must be
+   * left, and more of it than the pool's median latency (an attempt that cannot finish is not
+   * sent).
+   */
+  #timeLeftFor(at: number): boolean {
+    if (this.#deadline === Infinity) return true;
+    const left = this.#deadline - at;
+    if (left <= 0) return false;
+    const median = this.#host.latency.percentile(at, 50);
+    return !(median > left);
+  }
+
+  // --- hedging ---
+
+  #scheduleHedge(): void {
+    const hedge = this.#policy.hedge!;
+    if (this.#hedges >= hedge.maxHedges) return;
+    const host = this.#host;
+    const now = host.clock.now();
+    let delay: number;
+    if (hedge.delayMs === 'adaptive') {
+      const observed =
+        host.latency.count(now) >= 20 ? host.latency.percentile(now, hedge.percentile) : NaN;
+      delay = Number.isNaN(observed) ? hedge.minDelayMs : Math.max(hedge.minDelayMs, observed);
+    } else delay = hedge.delayMs;
+    this.#hedgeTimer = host.clock.setTimeout(() => {
+      this.#hedgeTimer = undefined;
+      this.#hedge();
+    }, delay);
+  }
+
+  #hedge(): void {
+    if (this.#settled || this.#sent >= this.#policy.maxAttempts) return;
+    const host = this.#host;
+    const now = host.clock.now();
+    const chosen = host.pickStrict(this, this.#key); // a backup goes to a different endpoint
+    if (chosen && this.#timeLeftFor(now) && host.poolHasRoom()) {
+      if (host.budget && !host.budget.tryRetry(now)) {
+        host.instrumentation.budgetRefused('hedge');
+        return;
+      }
+      this.#launch('hedge', chosen);
+    }
+    if (!this.#settled) this.#scheduleHedge();
+  }
+
+  // --- endings ---
+
+  /** Listener on the caller's signal; made only for calls that have one. */
+  #onAbort: (() => void) | undefined;
+
+  #fail(reason: CallFailureReason): void {
+    if (this.#settled) return;
+    this.#finish(false);
+    this.#reject(new CallFailedError(reason, this.#reports ?? [], this.#lastError));
+  }
+
+  /**
+   * Stops every timer and attempt (their signals abort with `reason`, by default a
+   * `CallEndedError` made only if some attempt is still running), and reports the call's end.
+   */
+  #finish(success: boolean, reason?: unknown, now = this.#host.clock.now()): void {
+    this.#settled = true;
+    const host = this.#host;
+    if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
+    this.#retryTimer?.cancel();
+    this.#hedgeTimer?.cancel();
+    this.#deadlineTimer?.cancel();
+    this.#retryTimer = this.#hedgeTimer = this.#deadlineTimer = undefined;
+    if (this.#inflight.length > 0) {
+      const why = reason ?? new CallEndedError();
+      for (const attempt of this.#inflight.splice(0)) {
+        attempt.done = true;
+        attempt.timer?.cancel();
+        attempt.abort(why);
+        this.#cancelled(attempt, now - attempt.start, now);
+      }
+    }
+    host.instrumentation.callEnded(success, this.#sent, now - this.#start);
+    host.done(this as Call<unknown>);
+  }
+
+  /** An attempt that ended without a verdict on its endpoint (lost, aborted, ignored). */
+  #cancelled(attempt: Attempt, latencyMs: number, now: number): void {
+    this.#host.endAttempt(attempt.record, undefined, now);
+    this.#host.instrumentation.attemptEnded(attempt.record, attempt.kind, undefined, latencyMs);
+    this.#report(attempt, 'cancelled', undefined, undefined, latencyMs);
+  }
+
+  #remove(attempt: Attempt): void {
+    const inflight = this.#inflight;
+    if (inflight[inflight.length - 1] === attempt) {
+      inflight.pop(); // the usual case: the only attempt, or the latest
+      return;
+    }
+    const i = inflight.indexOf(attempt);
+    if (i >= 0) inflight.splice(i, 1);
+  }
+
+  #report(
+    attempt: Attempt,
+    outcome: AttemptReport['outcome'],
+    code: string | number | undefined,
+    message: string | undefined,
+    latencyMs: number,
+  ): void {
+    (this.#reports ??= []).push({
+      attempt: attempt.attempt,
+      kind: attempt.kind,
+      endpoint: attempt.record.endpoint.id,
+      address: attempt.record.endpoint.address,
+      outcome,
+      code,
+      message,
+      latencyMs,
+    });
+  }
+}
+
+/** The reason given to the signal of an attempt that is stopped because its call ended. */
+export class CallEndedError extends Error {
+  constructor() {
+    super('The call ended: another attempt won, or the call was cancelled');
+    this.name = 'AbortError';
+  }
+}
