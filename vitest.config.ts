@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@detour\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@detour\/grpc$/, replacement: src('./packages/grpc/src/index.ts') },
       { find: /^@detour\/http$/, replacement: src('./packages/http/src/index.ts') },
+      { find: /^@detour\/opossum$/, replacement: src('./packages/opossum/src/index.ts') },
     ],
   },
   test: {
