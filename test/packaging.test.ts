@@ -4,13 +4,21 @@
  * (`pnpm test` does it).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
-const packages = ['core', 'grpc', 'http'];
+const packages = ['core', 'grpc', 'http', 'opossum'];
 let dir: string;
 
 /** Runs pnpm the way this test run was started (npm_execpath), else through npx. */
@@ -34,8 +42,27 @@ beforeAll(() => {
   }
   dir = mkdtempSync(join(tmpdir(), 'detour-pack-'));
   for (const p of packages) pnpm(['pack', '--pack-destination', dir], join(root, 'packages', p));
+  // Peer dependencies come from the workspace's own copies, so the install needs no network.
+  // (`npm pack` of a pnpm store folder crashes npm, so the tarball is made with tar.)
+  const outside: [string, string][] = [
+    ['core', '@opentelemetry/api'],
+    ['opossum', 'opossum'],
+  ];
+  for (const [owner, peer] of outside) {
+    const source = realpathSync(join(root, 'packages', owner, 'node_modules', peer));
+    const staging = mkdtempSync(join(tmpdir(), 'detour-peer-'));
+    cpSync(source, join(staging, 'package'), { recursive: true, dereference: true });
+    execFileSync('tar', [
+      '-czf',
+      join(dir, `${peer.replace(/[@/]/g, '_')}.tgz`),
+      '-C',
+      staging,
+      'package',
+    ]);
+    rmSync(staging, { recursive: true, force: true });
+  }
   const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
-  expect(tarballs).toHaveLength(packages.length);
+  expect(tarballs).toHaveLength(packages.length + outside.length);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   execFileSync(
     'npm',
@@ -56,6 +83,7 @@ const entries: [string, string][] = [
   ['@detour/core/testing', 'ManualClock'],
   ['@detour/grpc', ''],
   ['@detour/http', ''],
+  ['@detour/opossum', 'opossumBreakers'],
 ];
 
 describe('packed packages', () => {
@@ -79,7 +107,7 @@ describe('packed packages', () => {
   it('runs nothing on import: no timer, handle or global is left behind', () => {
     const script = `
       const before = new Set(Object.keys(globalThis));
-      for (const n of ['@detour/core', '@detour/core/testing', '@detour/grpc', '@detour/http']) require(n);
+      for (const n of ['@detour/core', '@detour/core/testing', '@detour/grpc', '@detour/http', '@detour/opossum']) require(n);
       const added = Object.keys(globalThis).filter((k) => !before.has(k));
       const handles = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
       console.log(JSON.stringify({ added, handles }));`;

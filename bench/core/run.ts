@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { createPool } from '@detour/core';
 import type { Pool, SelectorName } from '@detour/core';
 import { ManualClock, seededRandom } from '@detour/core/testing';
+import { measureExecute } from './execute.js';
 import { writeSection } from './markdown-section.js';
 
 const args = process.argv.slice(2);
@@ -185,6 +186,32 @@ lines.push('| --- | ---: | --- |');
 lines.push(`| fresh | ${memFresh.toFixed(0)} | ${memFresh <= 2048 ? 'met' : '**missed**'} |`);
 lines.push(
   `| after traffic (10 outcomes, 2 faults each) | ${memTraffic.toFixed(0)} | ${memTraffic <= 2048 ? 'met' : '**missed**'} |`,
+);
+
+const exec = await measureExecute(runs, quick ? 50_000 : 200_000);
+console.log(
+  `execute(): direct ${exec.directNs.toFixed(0)} ns, via pool ${exec.executeNs.toFixed(0)} ns, added ${exec.addedNs.toFixed(0)} ns; ` +
+    `allocated ${exec.directBytes.toFixed(0)} B vs ${exec.executeBytes.toFixed(0)} B per call`,
+);
+lines.push('');
+lines.push('### `pool.execute()` overhead');
+lines.push('');
+lines.push(
+  'A resolved in-memory operation awaited directly, against the same operation through `execute()` ' +
+    'with the default policy (3 endpoints, P2C peak-EWMA, default detectors, ratio retry budget, metrics ' +
+    'on the global provider, a no-op here). Time is the median of the runs; bytes are new-space growth per call.',
+);
+lines.push('');
+lines.push('| | ns per call | bytes allocated per call |');
+lines.push('| --- | ---: | ---: |');
+lines.push(
+  `| operation called directly | ${exec.directNs.toFixed(0)} | ${exec.directBytes.toFixed(0)} |`,
+);
+lines.push(
+  `| through \`pool.execute()\` | ${exec.executeNs.toFixed(0)} | ${exec.executeBytes.toFixed(0)} |`,
+);
+lines.push(
+  `| **added by detour** | **${exec.addedNs.toFixed(0)}** (goal ≤ 1,500: ${exec.addedNs <= 1500 ? 'met' : '**missed**'}) | ${(exec.executeBytes - exec.directBytes).toFixed(0)} |`,
 );
 
 const file = resolve(import.meta.dirname, '../../docs/benchmarks.md');
