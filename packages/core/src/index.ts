@@ -114,6 +114,11 @@ export type {
   MetricThreshold,
 } from './detectors/index.js';
 
+// Option validation, for adapters and extensions: each helper throws DetourConfigError naming the
+// option path and the value, as core's own options do.
+import * as validate from './validate.js';
+export { validate };
+
 // Time, randomness, errors
 export { systemClock, sleep } from './clock.js';
 export type { Clock, Timer } from './clock.js';

@@ -16,7 +16,13 @@ export class GrpcAttemptError extends Error {
   /** Response messages received before the failure (a stream fails over only before the first). */
   readonly messagesReceived: number;
 
-  constructor(code: Status, details: string, metadata: Metadata, headersReceived: boolean, messagesReceived: number) {
+  constructor(
+    code: Status,
+    details: string,
+    metadata: Metadata,
+    headersReceived: boolean,
+    messagesReceived: number,
+  ) {
     super(`${code} ${details}`);
     this.name = 'GrpcAttemptError';
     this.code = code;

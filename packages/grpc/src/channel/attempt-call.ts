@@ -1,0 +1,194 @@
+/**
+ * One attempt of a detour call: a real grpc-js call on one endpoint's channel. It settles once:
+ * it resolves with the response when the attempt succeeded (the OK status; for a streaming
+ * response, already its first message), or rejects with a `GrpcAttemptError` saying what
+ * crossed the wire before the failure. The winning attempt is then adopted by its detour call,
+ * which takes what it buffered and receives the rest of the stream.
+ */
+import { Metadata, status as Status } from '@grpc/grpc-js';
+import type { StatusObject } from '@grpc/grpc-js';
+import { GrpcAttemptError } from '../grpc-attempt-error.js';
+import type { CallListener, GrpcCall, MessageContext } from './grpc-types.js';
+
+/** What a successful attempt hands its call. */
+export interface AttemptResponse {
+  /** Response headers (empty when the server sent none before its status). */
+  readonly metadata: Metadata;
+  /** Response messages received so far, serialized. */
+  readonly messages: Buffer[];
+  /** The OK status; undefined for a stream that won with its first message and is still open. */
+  readonly status: StatusObject | undefined;
+  readonly attempt: AttemptCall;
+}
+
+/** Where an adopted attempt sends the rest of its stream. */
+export interface AttemptSink {
+  onAttemptMetadata(metadata: Metadata): void;
+  onAttemptMessage(message: Buffer): void;
+  onAttemptStatus(status: StatusObject): void;
+}
+
+/** Errors of attempts that ran into their own (attempt timeout) deadline, not the call's. */
+const attemptTimeouts = new WeakSet<GrpcAttemptError>();
+
+/**
+ * Whether `error` is an attempt's DEADLINE_EXCEEDED caused by the attempt's own deadline (its
+ * attempt timeout), which the call may retry elsewhere, rather than by the call's deadline.
+ */
+export function isAttemptTimeout(error: unknown): boolean {
+  return error instanceof GrpcAttemptError && attemptTimeouts.has(error);
+}
+
+export class AttemptCall implements CallListener {
+  readonly call: GrpcCall;
+  readonly response: Promise<AttemptResponse>;
+  /** Response headers, once they arrived. */
+  headers: Metadata | undefined;
+  /** Messages received and not yet taken by the detour call. */
+  readonly messages: Buffer[] = [];
+  status: StatusObject | undefined;
+  #received = 0;
+  readonly #untilStatus: boolean;
+  readonly #outbox: {
+    flags: number | undefined;
+    message: Buffer;
+    callback?: (() => void) | undefined;
+  }[] = [];
+  #writing = false;
+  #halfClosePending = false;
+  readonly #ownDeadline: boolean;
+  #settled = false;
+  #sink: AttemptSink | undefined;
+  #resolve!: (response: AttemptResponse) => void;
+  #reject!: (error: GrpcAttemptError) => void;
+  readonly #signal: AbortSignal;
+  readonly #onAbort = (): void => {
+    const reason: unknown = this.#signal.reason;
+    const why = reason instanceof Error ? reason.message : String(reason);
+    this.call.cancelWithStatus(Status.CANCELLED, `detour: attempt stopped: ${why}`);
+  };
+
+  /**
+   * @param untilStatus wait for the status (unary responses) rather than settle at the first
+   *   message (streaming responses).
+   * @param ownDeadline the call was given the attempt's deadline, earlier than the call's.
+   * @param signal the attempt's signal: aborting it cancels the call.
+   */
+  constructor(call: GrpcCall, untilStatus: boolean, ownDeadline: boolean, signal: AbortSignal) {
+    this.call = call;
+    this.#untilStatus = untilStatus;
+    this.#ownDeadline = ownDeadline;
+    this.#signal = signal;
+    this.response = new Promise<AttemptResponse>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** Starts the call and asks for the first response message. */
+  start(metadata: Metadata): void {
+    this.call.start(metadata, this);
+    this.call.startRead();
+    if (this.#signal.aborted) this.#onAbort();
+    else this.#signal.addEventListener('abort', this.#onAbort);
+  }
+
+  /**
+   * Queues a request message. A grpc-js call takes one message at a time (the next only after
+   * the previous one's write callback), so messages wait here; `callback`, if given, runs when
+   * this one is written.
+   */
+  send(flags: number | undefined, message: Buffer, callback?: () => void): void {
+    this.#outbox.push({ flags, message, callback });
+    if (!this.#writing) this.#writeNext();
+  }
+
+  /** Half-closes once every queued message is written. */
+  halfClose(): void {
+    this.#halfClosePending = true;
+    if (!this.#writing) this.#writeNext();
+  }
+
+  #writeNext(): void {
+    const next = this.#outbox.shift();
+    if (!next) {
+      if (this.#halfClosePending) {
+        this.#halfClosePending = false;
+        this.call.halfClose();
+      }
+      return;
+    }
+    this.#writing = true;
+    const context: MessageContext = {
+      callback: () => {
+        this.#writing = false;
+        next.callback?.();
+        this.#writeNext();
+      },
+    };
+    if (next.flags !== undefined) context.flags = next.flags;
+    this.call.sendMessageWithContext(context, next.message);
+  }
+
+  /**
+   * Hands the rest of the stream to `sink`; the caller has taken `headers`, `messages` and
+   * `status` first.
+   */
+  adopt(sink: AttemptSink): void {
+    this.#sink = sink;
+  }
+
+  // --- the real call's listener ---
+
+  onReceiveMetadata(metadata: Metadata): void {
+    this.headers = metadata;
+    this.#sink?.onAttemptMetadata(metadata);
+  }
+
+  onReceiveMessage(message: Buffer): void {
+    this.#received++;
+    if (this.#sink) {
+      this.#sink.onAttemptMessage(message);
+      return;
+    }
+    this.messages.push(message);
+    if (this.#settled) return;
+    if (this.#untilStatus) this.call.startRead();
+    else this.#settle(undefined);
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    this.status = status;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    if (this.#sink) {
+      this.#sink.onAttemptStatus(status);
+      return;
+    }
+    this.#settle(status);
+  }
+
+  /** Resolves (OK status, or a stream's first message when `status` is undefined) or rejects. */
+  #settle(status: StatusObject | undefined): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (status === undefined || status.code === Status.OK) {
+      this.#resolve({
+        metadata: this.headers ?? new Metadata(),
+        messages: this.messages,
+        status,
+        attempt: this,
+      });
+      return;
+    }
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    const error = new GrpcAttemptError(
+      status.code,
+      status.details,
+      status.metadata,
+      this.headers !== undefined,
+      this.#received,
+    );
+    if (this.#ownDeadline && status.code === Status.DEADLINE_EXCEEDED) attemptTimeouts.add(error);
+    this.#reject(error);
+  }
+}

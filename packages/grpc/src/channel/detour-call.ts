@@ -1,0 +1,434 @@
+/**
+ * One client call on the detour channel. To the grpc-js client it is an ordinary call object
+ * (`start`, `sendMessageWithContext`, `halfClose`, `startRead`, `cancelWithStatus`); behind it,
+ * `pool.execute()` runs attempts on the endpoints' own channels and the winner's response is
+ * passed on.
+ *
+ * - Request: messages are kept (up to `replayBufferBytes`) so that another attempt can replay
+ *   them. A request that is complete before any attempt starts (unary, server streaming, and
+ *   client streaming within the buffer) runs when the client half-closes. A request stream that
+ *   stays open (bidi) starts at once and its messages go live to the running attempt as well. A
+ *   request that outgrows the buffer is committed: its single attempt is never retried.
+ * - Response: a unary response succeeds with its OK status; a streaming response wins with its
+ *   first message, after which the stream is passed on as it comes and a failure ends the call
+ *   (nothing is retried once the client may have seen a message).
+ * - Deadline, cancellation (also from a parent server call) and errors become the statuses a
+ *   client without detour would see (`call-status.ts`).
+ */
+import { Metadata, propagate as Propagate, status as Status } from '@grpc/grpc-js';
+import type { StatusObject } from '@grpc/grpc-js';
+import type {
+  AttemptContext,
+  AttemptResult,
+  Classification,
+  Endpoint,
+  ExecuteOptions,
+} from '@detour/core';
+import { AttemptCall, isAttemptTimeout } from './attempt-call.js';
+import type { AttemptResponse, AttemptSink } from './attempt-call.js';
+import type { CallHost, CallShape } from './call-host.js';
+import { statusFromCallError } from './call-status.js';
+import type {
+  AuthContextLike,
+  CallCredentialsLike,
+  CallDeadline,
+  CallListener,
+  GrpcCall,
+  MessageContext,
+  ParentCall,
+} from './grpc-types.js';
+
+interface RequestMessage {
+  readonly flags: number | undefined;
+  readonly message: Buffer;
+}
+
+/** The reason given to `execute()`'s signal when the client ends the call. */
+class CallAbandonedError extends Error {
+  constructor(status: StatusObject) {
+    super(`${Status[status.code]}: ${status.details}`);
+    this.name = 'AbortError';
+  }
+}
+
+let nextCallNumber = 1;
+
+function toEpochMs(deadline: CallDeadline): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}
+
+export class DetourCall implements GrpcCall, AttemptSink {
+  readonly #host: CallHost;
+  readonly #method: string;
+  readonly #deadline: number;
+  readonly #authority: string | null | undefined;
+  readonly #propagateFlags: number | null | undefined;
+  readonly #shape: CallShape;
+  readonly #callNumber = nextCallNumber++;
+  readonly #controller = new AbortController();
+  #parent: ParentCall = null;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+
+  #metadata: Metadata | undefined;
+  #listener: CallListener | undefined;
+  #credentials: CallCredentialsLike | undefined;
+
+  /** Request messages for the next attempt; undefined once no attempt can start any more. */
+  #replay: RequestMessage[] | undefined = [];
+  #replayBytes = 0;
+  #halfClosed = false;
+  /** The request outgrew the replay buffer: the attempt running (or starting next) is the last. */
+  #committed = false;
+  /** `execute()` was called. */
+  #started = false;
+  /** Attempts that take request messages as they come (open request streams). */
+  #live: AttemptCall[] = [];
+  #lastAttempt: AttemptCall | undefined;
+  /** The winning attempt, whose response is passed on. */
+  #winner: AttemptCall | undefined;
+  #winnerReading = false;
+
+  /** Reads the client asked for (`startRead`) and has not been given a message for. */
+  #reads = 0;
+  readonly #pending: Buffer[] = [];
+  #pendingStatus: StatusObject | undefined;
+  #draining = false;
+  /** The call's final status is decided: nothing more reaches the listener but that status. */
+  #ended = false;
+  #finalStatus: StatusObject | undefined;
+  #statusDelivered = false;
+
+  constructor(
+    host: CallHost,
+    method: string,
+    deadline: CallDeadline,
+    authority: string | null | undefined,
+    parent: ParentCall,
+    propagateFlags: number | null | undefined,
+    shape: CallShape,
+  ) {
+    this.#host = host;
+    this.#method = method;
+    this.#authority = authority;
+    this.#propagateFlags = propagateFlags;
+    this.#shape = shape;
+    let epochMs = toEpochMs(deadline);
+    const flags = propagateFlags ?? Propagate.DEFAULTS;
+    if (parent) {
+      if (flags & Propagate.DEADLINE) epochMs = Math.min(epochMs, toEpochMs(parent.getDeadline()));
+      if (flags & Propagate.CANCELLATION) {
+        this.#parent = parent;
+        parent.on('cancelled', this.#onParentCancelled);
+      }
+    }
+    this.#deadline = epochMs;
+    host.active.add(this);
+    if (epochMs !== Infinity) {
+      const timeout = Math.max(0, epochMs - Date.now());
+      this.#deadlineTimer = setTimeout(this.#onDeadline, timeout);
+      this.#deadlineTimer.unref?.();
+    }
+  }
+
+  // --- the call interface, as the grpc-js client drives it ---
+
+  start(metadata: Metadata, listener: CallListener): void {
+    this.#metadata = metadata;
+    this.#listener = listener;
+    if (this.#ended) {
+      process.nextTick(() => this.#deliverStatus());
+      return;
+    }
+    const { requestStream, responseStream } = this.#shape;
+    if (requestStream === true && responseStream === true) this.#begin();
+    else if (requestStream === undefined) {
+      // A request that is complete in this turn (unary, or a stream ended at once) is buffered;
+      // one still open after it is a stream that may wait for responses: start it now.
+      queueMicrotask(() => {
+        if (!this.#started && !this.#halfClosed && !this.#ended) this.#begin();
+      });
+    }
+  }
+
+  sendMessageWithContext(context: MessageContext, message: Buffer): void {
+    if (this.#ended) {
+      context.callback?.();
+      return;
+    }
+    if (!this.#committed && this.#replayBytes + message.length > this.#host.replayBufferBytes) {
+      this.#committed = true;
+    }
+    const targets = this.#targets();
+    if (this.#committed && targets.length > 0) this.#replay = undefined;
+    if (this.#replay) {
+      this.#replay.push({ flags: context.flags, message });
+      this.#replayBytes += message.length;
+    }
+    if (this.#committed && targets.length === 1) {
+      // The one attempt left: its flow control is the call's.
+      targets[0]!.send(context.flags, message, context.callback);
+    } else {
+      for (const attempt of targets) attempt.send(context.flags, message);
+      context.callback?.();
+    }
+    if (this.#committed && !this.#started) this.#begin();
+  }
+
+  halfClose(): void {
+    if (this.#ended || this.#halfClosed) return;
+    this.#halfClosed = true;
+    if (!this.#started) {
+      this.#begin();
+      return;
+    }
+    for (const attempt of this.#targets()) attempt.halfClose();
+  }
+
+  startRead(): void {
+    this.#reads++;
+    this.#drain();
+  }
+
+  cancelWithStatus(status: Status, details: string): void {
+    this.#abandon({ code: status, details, metadata: new Metadata() });
+  }
+
+  getPeer(): string {
+    return (this.#winner ?? this.#lastAttempt)?.call.getPeer() ?? this.#host.target;
+  }
+
+  getCallNumber(): number {
+    return this.#callNumber;
+  }
+
+  setCredentials(credentials: CallCredentialsLike): void {
+    this.#credentials = credentials;
+  }
+
+  getAuthContext(): AuthContextLike {
+    return (this.#winner ?? this.#lastAttempt)?.call.getAuthContext() ?? null;
+  }
+
+  // --- running attempts ---
+
+  #targets(): readonly AttemptCall[] {
+    return this.#winner ? [this.#winner] : this.#live;
+  }
+
+  /** Starts `pool.execute()`: now with the request complete, or live for an open stream. */
+  #begin(): void {
+    this.#started = true;
+    let result: Promise<unknown>;
+    try {
+      const options = this.#executeOptions();
+      if (!options) return;
+      result = this.#host.pool.execute(this.#operation, options);
+    } catch (error) {
+      // A closed pool, or an `idempotentMethods` function that threw: the status still comes
+      // on a later turn, as grpc-js never calls back from inside a call's method.
+      if (!this.#ended) this.#end(statusFromCallError(error), true);
+      return;
+    }
+    result.then(
+      (response) => this.#onWon(response as AttemptResponse),
+      (error: unknown) => this.#onFailed(error),
+    );
+  }
+
+  /** This call's options for `execute()`; undefined when its deadline has already passed. */
+  #executeOptions(): ExecuteOptions<unknown> | undefined {
+    const options: { -readonly [K in keyof ExecuteOptions<unknown>]: ExecuteOptions<unknown>[K] } =
+      { signal: this.#controller.signal, classifier: this.#classify };
+    if (this.#deadline !== Infinity) {
+      const left = this.#deadline - Date.now();
+      if (left <= 0) {
+        this.#onDeadline();
+        return undefined;
+      }
+      options.deadlineMs = left;
+    }
+    const idempotent = this.#host.isIdempotent?.(this.#method);
+    if (idempotent !== undefined) options.idempotent = idempotent;
+    if (!this.#halfClosed) options.hedge = false; // an open stream feeds one attempt at a time
+    if (this.#committed) {
+      // Nothing to replay: one attempt, bounded by the call's deadline alone.
+      options.maxAttempts = 1;
+      options.attemptTimeoutMs = Infinity;
+    }
+    return options;
+  }
+
+  /** One attempt on `endpoint`: a real call on its channel, fed the request so far. */
+  readonly #operation = (endpoint: Endpoint, context: AttemptContext): Promise<AttemptResponse> => {
+    const channel = this.#host.channels.get(endpoint);
+    // A unary response's attempt carries its attempt timeout as its own deadline, so the server
+    // learns it too; a stream's deadline stays the call's, since only its first message is timed.
+    const untilStatus = this.#shape.responseStream === false;
+    let deadline = this.#deadline;
+    if (untilStatus && !this.#committed && context.timeoutMs !== Infinity) {
+      deadline = Math.min(deadline, Date.now() + context.timeoutMs);
+    }
+    const call = channel.createCall(
+      this.#method,
+      deadline,
+      this.#authority,
+      null,
+      this.#propagateFlags,
+    );
+    if (this.#credentials) call.setCredentials(this.#credentials);
+    const attempt = new AttemptCall(call, untilStatus, deadline < this.#deadline, context.signal);
+    const metadata = this.#metadata!.clone();
+    if (context.previousAttempts > 0) {
+      metadata.set('grpc-previous-rpc-attempts', String(context.previousAttempts));
+    }
+    this.#lastAttempt = attempt;
+    attempt.start(metadata);
+    for (const { flags, message } of this.#replay ?? []) attempt.send(flags, message);
+    if (this.#committed) this.#replay = undefined;
+    if (this.#halfClosed) attempt.halfClose();
+    else {
+      this.#live.push(attempt);
+      attempt.response.catch(() => {
+        const i = this.#live.indexOf(attempt);
+        if (i >= 0) this.#live.splice(i, 1);
+      });
+    }
+    return attempt.response;
+  };
+
+  /**
+   * The failover's classifier, with what only the call knows: an attempt cut by its own
+   * deadline is a timeout (retryable elsewhere), and nothing is retryable once committed.
+   */
+  readonly #classify = (result: AttemptResult<unknown>): Classification => {
+    let c: Classification;
+    if (!result.ok && isAttemptTimeout(result.error)) {
+      const error = result.error as { details: string };
+      c = {
+        type: 'failure',
+        retryable: true,
+        kind: 'timeout',
+        code: 'DEADLINE_EXCEEDED',
+        message: error.details,
+      };
+    } else c = this.#host.classifier(result);
+    if (c.type === 'failure' && c.retryable && this.#committed) return { ...c, retryable: false };
+    return c;
+  };
+
+  #onWon(response: AttemptResponse): void {
+    const attempt = response.attempt;
+    if (this.#ended) {
+      if (response.status === undefined) {
+        attempt.call.cancelWithStatus(Status.CANCELLED, 'detour: the call has ended');
+      }
+      return;
+    }
+    this.#live = [];
+    this.#replay = undefined;
+    this.#winner = attempt;
+    const headers = attempt.headers;
+    if (headers) this.#listener!.onReceiveMetadata(headers);
+    this.#pending.push(...attempt.messages.splice(0));
+    if (attempt.status) this.#pendingStatus = attempt.status;
+    else attempt.adopt(this);
+    this.#drain();
+  }
+
+  #onFailed(error: unknown): void {
+    if (this.#ended) return;
+    this.#end(statusFromCallError(error), false);
+  }
+
+  // --- the winner's stream (AttemptSink) ---
+
+  onAttemptMetadata(metadata: Metadata): void {
+    if (!this.#ended) this.#listener!.onReceiveMetadata(metadata);
+  }
+
+  onAttemptMessage(message: Buffer): void {
+    if (this.#ended) return;
+    this.#winnerReading = false;
+    this.#pending.push(message);
+    this.#drain();
+  }
+
+  onAttemptStatus(status: StatusObject): void {
+    if (this.#ended) return;
+    this.#pendingStatus = status;
+    this.#drain();
+  }
+
+  // --- delivery to the client ---
+
+  /** Gives the client the messages it asked for, then the status once no message is left. */
+  #drain(): void {
+    if (this.#draining || this.#statusDelivered) return;
+    this.#draining = true;
+    try {
+      while (this.#reads > 0 && this.#pending.length > 0 && !this.#ended) {
+        this.#reads--;
+        this.#listener!.onReceiveMessage(this.#pending.shift()!);
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#ended) return;
+    if (this.#pending.length === 0 && this.#pendingStatus) {
+      this.#end(this.#pendingStatus, false);
+      return;
+    }
+    const winner = this.#winner;
+    if (this.#reads > 0 && this.#pending.length === 0 && winner && !this.#winnerReading) {
+      this.#winnerReading = true;
+      winner.call.startRead();
+    }
+  }
+
+  // --- endings ---
+
+  readonly #onDeadline = (): void => {
+    this.#abandon({
+      code: Status.DEADLINE_EXCEEDED,
+      details: 'Deadline exceeded',
+      metadata: new Metadata(),
+    });
+  };
+
+  readonly #onParentCancelled = (): void => {
+    this.#abandon({
+      code: Status.CANCELLED,
+      details: 'Cancelled by parent call',
+      metadata: new Metadata(),
+    });
+  };
+
+  /** The client (or its deadline, or its parent) ends the call: every attempt is cancelled. */
+  #abandon(status: StatusObject): void {
+    if (this.#ended) return;
+    this.#end(status, true);
+    this.#controller.abort(new CallAbandonedError(status));
+    this.#winner?.call.cancelWithStatus(status.code, status.details);
+  }
+
+  #end(status: StatusObject, async: boolean): void {
+    this.#ended = true;
+    this.#host.active.delete(this);
+    this.#finalStatus = status;
+    this.#pending.length = 0;
+    this.#replay = undefined;
+    this.#live = [];
+    if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
+    this.#parent?.removeListener('cancelled', this.#onParentCancelled);
+    this.#parent = null;
+    if (async) process.nextTick(() => this.#deliverStatus());
+    else this.#deliverStatus();
+  }
+
+  #deliverStatus(): void {
+    if (this.#statusDelivered || !this.#listener || !this.#finalStatus) return;
+    this.#statusDelivered = true;
+    this.#listener.onReceiveStatus(this.#finalStatus);
+  }
+}
