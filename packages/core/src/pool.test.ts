@@ -146,6 +146,34 @@ describe('health state machine', () => {
     expect(onA).toBe(3);
   });
 
+  it('sends a probing endpoint its trial calls at once under P2C peak-EWMA, despite its old latency', () => {
+    // Regression: a replica ejected while slow (or frozen) kept its high peak-EWMA latency, so
+    // P2C never picked it while probing and it could not be restored for many seconds.
+    const clock = new ManualClock();
+    const manual = manualDetector();
+    const pool = createPool({
+      endpoints: ['a', 'b', 'c'],
+      selector: 'p2c-peak-ewma',
+      detectors: [manual],
+      clock,
+      random: seededRandom(4),
+      health: { ejectionJitterPercent: 0 },
+    });
+    for (const id of ['a', 'b']) attempt(pool, { kind: 'success', latencyMs: 2 }, pool.get(id));
+    attempt(pool, { kind: 'timeout', latencyMs: 500 }, pool.get('c'));
+    manual.eject('c');
+    clock.advance(5000);
+    expect(pool.get('c')!.status).toBe('probing');
+    let trials = 0;
+    for (let i = 0; i < 30; i++) {
+      const r = pool.pick()!;
+      if (r.id === 'c') trials++;
+      attempt(pool, { kind: 'success', latencyMs: 2 }, r);
+    }
+    expect(trials).toBeGreaterThanOrEqual(3);
+    expect(pool.get('c')!.status).toBe('healthy');
+  });
+
   it('gives a probing endpoint its trial back when the attempt is ignored', () => {
     const { clock, manual, pool } = setup(['a', 'b']);
     manual.eject('a');

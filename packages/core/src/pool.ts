@@ -469,7 +469,10 @@ export class Pool {
     if (from === 'ejected') this.#ejected--;
     if (to === 'ejected') this.#ejected++;
     if (from === 'probing') this.#probing--;
-    if (to === 'probing') this.#probing++;
+    if (to === 'probing') {
+      this.#probing++;
+      if (from === 'ejected') record.resetLatency();
+    }
     if (from === 'draining' || to === 'draining') this.#membershipChanged();
     this.#pickerDirty = true;
     for (const d of this.#detectors) d.instance.onStatusChange?.(record);

@@ -107,6 +107,16 @@ export class EndpointRecord {
     return this.#load.peakLatencyMs[this.slot]!;
   }
 
+  /**
+   * Forgets the latency estimates, as for a new endpoint. Done when an ejected endpoint starts
+   * probing: its old latency (often that of the fault that got it ejected) would otherwise keep
+   * latency-aware selectors from sending it the trial calls that can restore it.
+   */
+  resetLatency(): void {
+    this.#load.peakLatencyMs[this.slot] = Number.NaN;
+    this.ewmaLatencyMs = Number.NaN;
+  }
+
   /** Returns the record's row to the pool's table. The record must not be used afterwards. */
   release(): void {
     if (this.#released) return;
