@@ -14,6 +14,10 @@
  *   (nothing is retried once the client may have seen a message).
  * - Deadline, cancellation (also from a parent server call) and errors become the statuses a
  *   client without detour would see (`call-status.ts`).
+ * - Idempotency: a `detour-idempotent` request header made by the channel
+ *   (`DetourChannel.idempotencyHint()`, set by the nice-grpc middleware) decides for this call;
+ *   without one, the failover's `idempotentMethods`, then the pool's `call.idempotent`. The header
+ *   is removed before any attempt is sent (`call-hints.ts`).
  */
 import { Metadata, propagate as Propagate, status as Status } from '@grpc/grpc-js';
 import type { StatusObject } from '@grpc/grpc-js';
@@ -26,6 +30,7 @@ import type {
 } from '@detour/core';
 import { AttemptCall, isAttemptTimeout } from './attempt-call.js';
 import type { AttemptResponse, AttemptSink } from './attempt-call.js';
+import type { CallHints } from './call-hints.js';
 import type { CallHost, CallShape } from './call-host.js';
 import { statusFromCallError } from './call-status.js';
 import type {
@@ -64,6 +69,9 @@ export class DetourCall implements GrpcCall, AttemptSink {
   readonly #authority: string | null | undefined;
   readonly #propagateFlags: number | null | undefined;
   readonly #shape: CallShape;
+  readonly #hints: CallHints;
+  /** This call's idempotency from its request header; undefined: the failover's or pool's. */
+  #idempotent: boolean | undefined;
   readonly #callNumber = nextCallNumber++;
   readonly #controller = new AbortController();
   #parent: ParentCall = null;
@@ -106,8 +114,10 @@ export class DetourCall implements GrpcCall, AttemptSink {
     parent: ParentCall,
     propagateFlags: number | null | undefined,
     shape: CallShape,
+    hints: CallHints,
   ) {
     this.#host = host;
+    this.#hints = hints;
     this.#method = method;
     this.#authority = authority;
     this.#propagateFlags = propagateFlags;
@@ -133,6 +143,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
   // --- the call interface, as the grpc-js client drives it ---
 
   start(metadata: Metadata, listener: CallListener): void {
+    this.#idempotent = this.#hints.take(metadata);
     this.#metadata = metadata;
     this.#listener = listener;
     if (this.#ended) {
@@ -247,7 +258,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
       }
       options.deadlineMs = left;
     }
-    const idempotent = this.#host.isIdempotent?.(this.#method);
+    const idempotent = this.#idempotent ?? this.#host.isIdempotent?.(this.#method);
     if (idempotent !== undefined) options.idempotent = idempotent;
     if (!this.#halfClosed) options.hedge = false; // an open stream feeds one attempt at a time
     if (this.#committed) {
@@ -328,7 +339,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
     this.#replay = undefined;
     this.#winner = attempt;
     const headers = attempt.headers;
-    if (headers) this.#listener!.onReceiveMetadata(headers);
+    if (headers) this.#listener!.onReceiveMetadata(this.#forClient(headers));
     this.#pending.push(...attempt.messages.splice(0));
     if (attempt.status) this.#pendingStatus = attempt.status;
     else attempt.adopt(this);
@@ -343,7 +354,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
   // --- the winner's stream (AttemptSink) ---
 
   onAttemptMetadata(metadata: Metadata): void {
-    if (!this.#ended) this.#listener!.onReceiveMetadata(metadata);
+    if (!this.#ended) this.#listener!.onReceiveMetadata(this.#forClient(metadata));
   }
 
   onAttemptMessage(message: Buffer): void {
@@ -429,6 +440,23 @@ export class DetourCall implements GrpcCall, AttemptSink {
   #deliverStatus(): void {
     if (this.#statusDelivered || !this.#listener || !this.#finalStatus) return;
     this.#statusDelivered = true;
-    this.#listener.onReceiveStatus(this.#finalStatus);
+    const status = this.#finalStatus;
+    this.#listener.onReceiveStatus({ ...status, metadata: this.#forClient(status.metadata) });
+  }
+
+  /**
+   * `metadata` as an instance of the client's own grpc-js `Metadata` class (that of the request
+   * metadata the call was started with). detour's copy of @grpc/grpc-js may not be the client's
+   * (nice-grpc depends on its own), and nice-grpc makes a failed call's `ClientError` only from
+   * a status whose metadata is `instanceof` its copy's `Metadata`.
+   */
+  #forClient(metadata: Metadata): Metadata {
+    const ClientMetadata = this.#metadata?.constructor as (new () => Metadata) | undefined;
+    if (!ClientMetadata || (metadata as object) instanceof ClientMetadata) return metadata;
+    const copy = new ClientMetadata();
+    for (const [key, values] of Object.entries(metadata.toJSON())) {
+      for (const value of values) copy.add(key, value);
+    }
+    return copy;
   }
 }

@@ -10,6 +10,7 @@ import { connectivityState as ConnectivityState, status as Status } from '@grpc/
 import type { ChannelInterface } from '@grpc/grpc-js';
 import type { CallHost, CallShape } from './call-host.js';
 import { unknownShape } from './call-host.js';
+import { CallHints } from './call-hints.js';
 import { DetourCall } from './detour-call.js';
 import type { CallDeadline, ChannelzRef, GrpcCall, ParentCall } from './grpc-types.js';
 
@@ -39,6 +40,9 @@ export class DetourChannel implements ChannelInterface {
   #unsubscribe: (() => void) | undefined;
   readonly #channelzRef: ChannelzRef;
   readonly #views = new Map<string, ChannelInterface>();
+  /** Shapes of methods described with `describeMethod()`, by path. */
+  readonly #shapes = new Map<string, CallShape>();
+  readonly #hints = new CallHints();
 
   constructor(host: CallHost, owner: ChannelOwner) {
     this.#host = host;
@@ -109,7 +113,44 @@ export class DetourChannel implements ChannelInterface {
     parentCall: ParentCall,
     propagateFlags: number | null | undefined,
   ): GrpcCall {
-    return this.#createCall(method, deadline, host, parentCall, propagateFlags, unknownShape);
+    const shape = this.#shapes.get(method) ?? unknownShape;
+    return this.#createCall(method, deadline, host, parentCall, propagateFlags, shape);
+  }
+
+  /**
+   * Records whether a method's request and response stream, for calls made on the channel
+   * itself rather than through a `forMethod()` view: clients that cannot give the channel a
+   * method definition (nice-grpc; `detourNiceGrpc()`'s middleware calls this). A later call
+   * for the same path keeps the first description.
+   */
+  describeMethod(method: MethodShape): void {
+    if (this.#shapes.has(method.path)) return;
+    if (
+      typeof method.path !== 'string' ||
+      typeof method.requestStream !== 'boolean' ||
+      typeof method.responseStream !== 'boolean'
+    ) {
+      throw new TypeError(
+        'DetourChannel#describeMethod: expected { path: string, requestStream: boolean, responseStream: boolean }',
+      );
+    }
+    this.#shapes.set(
+      method.path,
+      Object.freeze({ requestStream: method.requestStream, responseStream: method.responseStream }),
+    );
+  }
+
+  /**
+   * The value of the `detour-idempotent` request header that makes one call on this channel
+   * idempotent (`true`: retried after any retryable failure, hedged when `call.hedge` is set) or
+   * not (`false`), whatever `idempotentMethods` and the pool's `call.idempotent` say. The call
+   * removes the header before sending; a value this channel did not make (such as one copied
+   * from an incoming request) is removed and ignored.
+   *
+   *   metadata.set('detour-idempotent', failover.channel.idempotencyHint(true));
+   */
+  idempotencyHint(idempotent: boolean): string {
+    return this.#hints.idempotency(idempotent === true);
   }
 
   /**
@@ -165,7 +206,16 @@ export class DetourChannel implements ChannelInterface {
       throw new TypeError('Channel#createCall: deadline must be a number or Date');
     }
     if (this.#owner.closed) throw new Error('Channel has been shut down');
-    return new DetourCall(this.#host, method, deadline, host, parentCall, propagateFlags, shape);
+    return new DetourCall(
+      this.#host,
+      method,
+      deadline,
+      host,
+      parentCall,
+      propagateFlags,
+      shape,
+      this.#hints,
+    );
   }
 
   /** Follows the pool's state changes while someone watches. */
