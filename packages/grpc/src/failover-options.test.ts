@@ -1,9 +1,10 @@
 import { Metadata, credentials, status } from '@grpc/grpc-js';
-import { DetourConfigError, createPool } from '@detour/core';
+import { DetourConfigError, consecutiveFailures, createPool } from '@detour/core';
 import { describe, expect, it } from 'vitest';
 import { GrpcAttemptError } from './grpc-attempt-error.js';
 import {
   defaultChannelOptions,
+  defaultHealthCheck,
   defaultReplayBufferBytes,
   resolveFailoverOptions,
 } from './failover-options.js';
@@ -123,5 +124,106 @@ describe('resolveFailoverOptions', () => {
     const error = configError(options);
     expect(error.option).toBe(option);
     expect(error.code).toBe('DETOUR_CONFIG');
+  });
+});
+
+describe('resolveFailoverOptions: healthCheck', () => {
+  it('is on by default: the whole server, every second, 500 ms timeout, thresholds 2/2', () => {
+    expect(defaultHealthCheck).toEqual({
+      service: '',
+      intervalMs: 1000,
+      timeoutMs: 500,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+    });
+    expect(Object.isFrozen(defaultHealthCheck)).toBe(true);
+    expect(resolveFailoverOptions({ endpoints: ['a:1'] }).healthCheck).toEqual(defaultHealthCheck);
+    expect(resolveFailoverOptions({ endpoints: ['a:1'], healthCheck: {} }).healthCheck).toEqual(
+      defaultHealthCheck,
+    );
+  });
+
+  it('takes each field given and the defaults for the others', () => {
+    const { healthCheck } = resolveFailoverOptions({
+      endpoints: ['a:1'],
+      healthCheck: { service: 'helloworld.Greeter', intervalMs: 250, unhealthyThreshold: 1 },
+    });
+    expect(healthCheck).toEqual({
+      service: 'helloworld.Greeter',
+      intervalMs: 250,
+      timeoutMs: 500,
+      healthyThreshold: 2,
+      unhealthyThreshold: 1,
+    });
+  });
+
+  it('is off with false, and with a pool unless given', () => {
+    expect(
+      resolveFailoverOptions({ endpoints: ['a:1'], healthCheck: false }).healthCheck,
+    ).toBeUndefined();
+    const pool = createPool({ endpoints: ['127.0.0.1:1'], metrics: false });
+    try {
+      expect(resolveFailoverOptions({ pool }).healthCheck).toBeUndefined();
+      expect(resolveFailoverOptions({ pool, healthCheck: false }).healthCheck).toBeUndefined();
+      expect(configError({ pool, healthCheck: {} }).message).toMatch(/together with pool/);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('leaves room for its heartbeat among the detectors (core allows 30)', () => {
+    const detectors = Array.from({ length: 29 }, () => consecutiveFailures());
+    expect(resolveFailoverOptions({ endpoints: ['a:1'], detectors }).healthCheck).toBeDefined();
+    const full = [...detectors, consecutiveFailures()];
+    const error = configError({ endpoints: ['a:1'], detectors: full });
+    expect(error.option).toBe('detectors');
+    expect(error.message).toMatch(/at most 29 detectors with healthCheck on/);
+    // Off, the 30 go to createPool as they are.
+    expect(
+      resolveFailoverOptions({ endpoints: ['a:1'], detectors: full, healthCheck: false })
+        .poolOptions?.detectors,
+    ).toBe(full);
+  });
+
+  it('needs real grpc-js credentials for its probe channels', () => {
+    const fake = { _isSecure: () => false };
+    expect(configError({ endpoints: ['a:1'], credentials: fake }).option).toBe('credentials');
+    expect(
+      resolveFailoverOptions({
+        endpoints: ['a:1'],
+        credentials: fake as never,
+        healthCheck: false,
+      }).credentials,
+    ).toBe(fake);
+  });
+
+  it.each([
+    [true, 'healthCheck'],
+    ['on', 'healthCheck'],
+    [null, 'healthCheck'],
+    [[], 'healthCheck'],
+    [{ interval: 1000 }, 'healthCheck.interval'],
+    [{ service: 1 }, 'healthCheck.service'],
+    [{ service: null }, 'healthCheck.service'],
+    [{ intervalMs: 0 }, 'healthCheck.intervalMs'],
+    [{ intervalMs: -1 }, 'healthCheck.intervalMs'],
+    [{ intervalMs: Number.NaN }, 'healthCheck.intervalMs'],
+    [{ intervalMs: Infinity }, 'healthCheck.intervalMs'],
+    [{ intervalMs: 2 ** 31 }, 'healthCheck.intervalMs'],
+    [{ intervalMs: '1000' }, 'healthCheck.intervalMs'],
+    [{ timeoutMs: 0 }, 'healthCheck.timeoutMs'],
+    [{ timeoutMs: -5 }, 'healthCheck.timeoutMs'],
+    [{ healthyThreshold: 0 }, 'healthCheck.healthyThreshold'],
+    [{ healthyThreshold: 1.5 }, 'healthCheck.healthyThreshold'],
+    [{ unhealthyThreshold: 0 }, 'healthCheck.unhealthyThreshold'],
+    [{ unhealthyThreshold: '2' }, 'healthCheck.unhealthyThreshold'],
+  ])('rejects healthCheck %j (option %s)', (healthCheck, option) => {
+    const error = configError({ endpoints: ['a:1'], healthCheck });
+    expect(error.option).toBe(option);
+    expect(error.code).toBe('DETOUR_CONFIG');
+  });
+
+  it('rejects detectors that are not an array before making anything', () => {
+    expect(configError({ endpoints: ['a:1'], detectors: 'none' }).option).toBe('detectors');
   });
 });

@@ -2,10 +2,10 @@
  * Options of `createGrpcFailover()`, their defaults and units, and their validation: a bad value
  * throws `DetourConfigError` (naming the option and the value) when the failover is made.
  */
-import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
-import { credentials as grpcCredentials } from '@grpc/grpc-js';
+import type { ChannelOptions } from '@grpc/grpc-js';
+import { ChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js';
 import type { Classifier, Pool, PoolOptions } from '@detour/core';
-import { DetourConfigError } from '@detour/core';
+import { DetourConfigError, validate } from '@detour/core';
 import { grpcClassifier } from './classifier.js';
 
 /**
@@ -15,6 +15,23 @@ import { grpcClassifier } from './classifier.js';
  * transparent retry: the connection was refused, the stream was refused).
  */
 export type IdempotentMethods = readonly string[] | ((path: string) => boolean);
+
+/**
+ * Active health checking of every endpoint over `grpc.health.v1` (see `createGrpcFailover()`'s
+ * `healthCheck`). Each field left out takes its default from `defaultHealthCheck`.
+ */
+export interface GrpcHealthCheckOptions {
+  /** The service name asked about; `''` is the whole server. Default `''`. */
+  readonly service?: string;
+  /** Time between probes of one endpoint, ms (> 0). Default 1000. */
+  readonly intervalMs?: number;
+  /** A probe's time limit, ms (> 0); an overrun is an unhealthy result. Default 500. */
+  readonly timeoutMs?: number;
+  /** Healthy results in a row that release a held endpoint (integer ≥ 1). Default 2. */
+  readonly healthyThreshold?: number;
+  /** Unhealthy results in a row that hold an endpoint out (integer ≥ 1). Default 2. */
+  readonly unhealthyThreshold?: number;
+}
 
 export interface GrpcFailoverOptions extends PoolOptions {
   /**
@@ -51,7 +68,38 @@ export interface GrpcFailoverOptions extends PoolOptions {
    * commits.
    */
   readonly replayBufferBytes?: number;
+  /**
+   * Active health checking: a `heartbeat` detector whose probe (`grpcHealthProbe()`) asks each
+   * endpoint's `grpc.health.v1.Health` service, over a channel with the failover's `credentials`
+   * and `channelOptions`, and holds out endpoints that answer NOT_SERVING or do not answer. It is
+   * added after `detectors` (or after the default detectors). A server without the health
+   * service answers UNIMPLEMENTED, which counts as healthy (gRFC A17). Default on, with
+   * `defaultHealthCheck`; `false` turns it off. Not added to a pool given as `pool` (add
+   * `heartbeat({ probe: grpcHealthProbe().probe })` to that pool yourself).
+   */
+  readonly healthCheck?: GrpcHealthCheckOptions | false;
 }
+
+/**
+ * Defaults of `healthCheck` (the `heartbeat` detector's own):
+ * - `service` `''`: the whole server's status, which every standard health implementation
+ *   reports (grpc-health-check, grpc-go's `health.NewServer()`), so nothing needs configuring.
+ * - `intervalMs` 1000: memberlist's (SWIM) `ProbeInterval` and Akka's `heartbeat-interval`. With
+ *   the Watch stream a probe usually costs no request; a Check goes out once per 5 s per endpoint.
+ * - `timeoutMs` 500: memberlist's `ProbeTimeout`; a health check answers far faster, and the
+ *   probe ends well before the next one is due.
+ * - `healthyThreshold` 2, `unhealthyThreshold` 2: one lost or late probe does not flap an
+ *   endpoint (HAProxy uses `rise 2`, `fall 3`); 2 rather than 3 because the passive detectors
+ *   already judge the traffic in between. A NOT_SERVING endpoint is held about 1–2 s after the
+ *   change; a restarted one is released as fast, then earns its traffic back with trial calls.
+ */
+export const defaultHealthCheck: Readonly<Required<GrpcHealthCheckOptions>> = Object.freeze({
+  service: '',
+  intervalMs: 1_000,
+  timeoutMs: 500,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+});
 
 /**
  * detour's grpc-js channel options for each endpoint's channel; `channelOptions` is merged over
@@ -96,6 +144,8 @@ export interface ResolvedFailoverOptions {
   /** Whether the method is idempotent; undefined leaves it to the pool's `call.idempotent`. */
   readonly isIdempotent: ((path: string) => boolean) | undefined;
   readonly replayBufferBytes: number;
+  /** The health checking to add to the pool; undefined when off or when a pool was given. */
+  readonly healthCheck: Readonly<Required<GrpcHealthCheckOptions>> | undefined;
 }
 
 const ownKeys = [
@@ -106,7 +156,13 @@ const ownKeys = [
   'classifier',
   'idempotentMethods',
   'replayBufferBytes',
+  'healthCheck',
 ];
+const healthCheckKeys = Object.keys(defaultHealthCheck);
+/** Runtimes fire longer timers at once. */
+const maxTimerMs = 2 ** 31 - 1;
+/** Core's limit on a pool's detectors (holds are bits of one number). */
+const maxDetectors = 30;
 const poolKeys = [
   'endpoints',
   'source',
@@ -171,6 +227,82 @@ function resolveReplayBytes(value: unknown): number {
   return value as number;
 }
 
+function resolveHealthCheck(
+  value: unknown,
+  pool: Pool | undefined,
+  poolOptions: Record<string, unknown>,
+  channelCredentials: unknown,
+): Readonly<Required<GrpcHealthCheckOptions>> | undefined {
+  if (value === false) return undefined;
+  if (value !== undefined && (!isObject(value) || Array.isArray(value))) {
+    throw new DetourConfigError('healthCheck', value, 'must be an object or false');
+  }
+  if (pool) {
+    if (value === undefined) return undefined; // documented: a given pool keeps its detectors
+    throw new DetourConfigError(
+      'healthCheck',
+      value,
+      'cannot be given together with pool: add heartbeat({ probe: grpcHealthProbe().probe }) to its detectors',
+    );
+  }
+  const given: Record<string, unknown> = value ?? {};
+  validate.knownKeys('healthCheck', given, healthCheckKeys);
+  const service = given.service === undefined ? defaultHealthCheck.service : given.service;
+  if (typeof service !== 'string') {
+    throw new DetourConfigError('healthCheck.service', service, 'must be a string');
+  }
+  const settings = Object.freeze({
+    service,
+    intervalMs: validate.positive(
+      'healthCheck.intervalMs',
+      given.intervalMs,
+      defaultHealthCheck.intervalMs,
+      maxTimerMs,
+    ),
+    timeoutMs: validate.positive(
+      'healthCheck.timeoutMs',
+      given.timeoutMs,
+      defaultHealthCheck.timeoutMs,
+      maxTimerMs,
+    ),
+    healthyThreshold: validate.integer(
+      'healthCheck.healthyThreshold',
+      given.healthyThreshold,
+      defaultHealthCheck.healthyThreshold,
+      1,
+    ),
+    unhealthyThreshold: validate.integer(
+      'healthCheck.unhealthyThreshold',
+      given.unhealthyThreshold,
+      defaultHealthCheck.unhealthyThreshold,
+      1,
+    ),
+  });
+  const detectors = poolOptions.detectors;
+  if (detectors !== undefined) {
+    if (!Array.isArray(detectors)) {
+      throw new DetourConfigError('detectors', detectors, 'must be an array of detectors');
+    }
+    if (detectors.length >= maxDetectors) {
+      throw new DetourConfigError(
+        'detectors',
+        detectors.length,
+        `must hold at most ${maxDetectors - 1} detectors with healthCheck on (its heartbeat is one more), or set healthCheck: false`,
+      );
+    }
+  }
+  // The probe's channels are grpc-js Clients, which take nothing else (the endpoint channels
+  // would reject the same value at their first call).
+  if (channelCredentials !== undefined && !(channelCredentials instanceof ChannelCredentials)) {
+    throw new DetourConfigError(
+      'credentials',
+      channelCredentials,
+      'must be grpc-js ChannelCredentials (credentials.createInsecure(), createSsl()…) of the same @grpc/grpc-js copy',
+    );
+  }
+  return settings;
+}
+
 /** Validates `options` and fills in the defaults. */
 export function resolveFailoverOptions(options: GrpcFailoverOptions): ResolvedFailoverOptions {
   if (typeof options !== 'object' || (options as unknown) === null) {
@@ -226,5 +358,6 @@ export function resolveFailoverOptions(options: GrpcFailoverOptions): ResolvedFa
     classifier: options.classifier ?? grpcClassifier(),
     isIdempotent: resolveIdempotent(options.idempotentMethods),
     replayBufferBytes: resolveReplayBytes(options.replayBufferBytes),
+    healthCheck: resolveHealthCheck(options.healthCheck, pool, poolOptions, rawCredentials),
   };
 }

@@ -7,18 +7,31 @@
  * the pool picks, on that endpoint's own channel, and a failed attempt fails over to another
  * endpoint, as far as the classifier, idempotency, budget and deadline allow.
  *
+ * Unless `healthCheck: false` (or a pool is given), the pool it makes also checks every endpoint
+ * actively: a `heartbeat` detector, after the passive ones, whose probe is a
+ * `grpcHealthProbe()` with the endpoint channels' credentials and channel options.
+ *
  *   const failover = createGrpcFailover({ endpoints: ['10.0.0.1:50051', '10.0.0.2:50051'] });
  *   const client = new GreeterClient('detour:///greeter', credentials.createInsecure(),
  *     failover.clientOptions());
  */
 import type { CallInvocationTransformer, ClientOptions } from '@grpc/grpc-js';
-import { createPool } from '@detour/core';
-import type { Pool } from '@detour/core';
+import {
+  DetourError,
+  consecutiveFailures,
+  createPool,
+  heartbeat,
+  latencyOutlier,
+  outlierDetection,
+} from '@detour/core';
+import type { Detector, Pool, PoolOptions } from '@detour/core';
 import type { CallHost } from './channel/call-host.js';
 import { DetourChannel } from './channel/detour-channel.js';
 import { EndpointChannels } from './channel/endpoint-channels.js';
-import type { GrpcFailoverOptions } from './failover-options.js';
+import type { GrpcFailoverOptions, ResolvedFailoverOptions } from './failover-options.js';
 import { resolveFailoverOptions } from './failover-options.js';
+import { grpcHealthProbe } from './health-probe.js';
+import type { GrpcHealthProbe } from './health-probe.js';
 
 export class GrpcFailover {
   /** The pool every call runs on: endpoints, health, statistics (`pool.snapshot()`), events. */
@@ -28,6 +41,8 @@ export class GrpcFailover {
   readonly #channels: EndpointChannels;
   readonly #host: CallHost;
   readonly #ownsPool: boolean;
+  /** The health probe of `healthCheck`; undefined when off or when a pool was given. */
+  readonly #health: GrpcHealthProbe | undefined;
   readonly #unsubscribe: () => void;
   readonly #transformer: CallInvocationTransformer;
   #closed = false;
@@ -36,7 +51,13 @@ export class GrpcFailover {
   constructor(options: GrpcFailoverOptions) {
     const resolved = resolveFailoverOptions(options);
     this.#ownsPool = resolved.pool === undefined;
-    this.pool = resolved.pool ?? createPool(resolved.poolOptions!);
+    if (resolved.pool) {
+      this.pool = resolved.pool;
+    } else {
+      const { pool, health } = createHealthCheckedPool(resolved);
+      this.pool = pool;
+      this.#health = health;
+    }
     this.#channels = new EndpointChannels(resolved.credentials, resolved.channelOptions);
     this.#host = {
       pool: this.pool,
@@ -48,9 +69,10 @@ export class GrpcFailover {
       active: new Set(),
     };
     this.channel = new DetourChannel(this.#host, this);
-    this.#unsubscribe = this.pool.on('endpoint-removed', ({ endpoint }) =>
-      this.#channels.remove(endpoint.id),
-    );
+    this.#unsubscribe = this.pool.on('endpoint-removed', ({ endpoint }) => {
+      this.#channels.remove(endpoint.id);
+      this.#health?.forget(endpoint.id);
+    });
     const channel = this.channel;
     this.#transformer = (properties) => ({
       ...properties,
@@ -80,10 +102,10 @@ export class GrpcFailover {
   }
 
   /**
-   * Cancels the calls in flight (UNAVAILABLE), closes every endpoint channel and, unless it was
-   * given one, the pool. Leaves no timer, socket or listener behind. Idempotent; calls made
-   * after it throw, as on a closed grpc-js channel. `client.close()` on a client using the
-   * channel calls it too.
+   * Cancels the calls in flight (UNAVAILABLE), closes every endpoint channel, the health probe's
+   * channels and streams and, unless it was given one, the pool. Leaves no timer, socket or
+   * listener behind. Idempotent; calls made after it throw, as on a closed grpc-js channel.
+   * `client.close()` on a client using the channel calls it too.
    */
   close(): void {
     if (this.#closed) return;
@@ -92,7 +114,58 @@ export class GrpcFailover {
     this.#unsubscribe();
     if (this.#ownsPool) this.pool.close();
     this.#channels.close();
+    this.#health?.close();
   }
+}
+
+/**
+ * Core's default detectors (`defaultDetectors()` in core's pool options, which `@detour/core`
+ * does not export): what a pool without `detectors` gets.
+ */
+function defaultDetectors(): Detector[] {
+  return [consecutiveFailures(), outlierDetection(), latencyOutlier()];
+}
+
+/**
+ * The failover's own pool, with a heartbeat on the `grpc.health.v1` probe appended to the
+ * detectors when `healthCheck` is on.
+ */
+function createHealthCheckedPool(resolved: ResolvedFailoverOptions): {
+  pool: Pool;
+  health: GrpcHealthProbe | undefined;
+} {
+  const poolOptions: PoolOptions = resolved.poolOptions!;
+  const settings = resolved.healthCheck;
+  if (!settings) return { pool: createPool(poolOptions), health: undefined };
+  // The probe is made once createPool has validated the options it shares (the clock); the
+  // heartbeat's first probe runs on a timer, never during createPool.
+  let health: GrpcHealthProbe | undefined;
+  const detector = heartbeat({
+    probe: (endpoint, signal) =>
+      health
+        ? health.probe(endpoint, signal)
+        : Promise.reject(new DetourError('DETOUR_PROBE_CLOSED', 'The health probe is not ready')),
+    intervalMs: settings.intervalMs,
+    timeoutMs: settings.timeoutMs,
+    healthyThreshold: settings.healthyThreshold,
+    unhealthyThreshold: settings.unhealthyThreshold,
+  });
+  const pool = createPool({
+    ...poolOptions,
+    detectors: [...(poolOptions.detectors ?? defaultDetectors()), detector],
+  });
+  try {
+    health = grpcHealthProbe({
+      service: settings.service,
+      credentials: resolved.credentials,
+      channelOptions: resolved.channelOptions,
+      ...(poolOptions.clock === undefined ? {} : { clock: poolOptions.clock }),
+    });
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
+  return { pool, health };
 }
 
 /** Makes a failover: a pool, its endpoints' channels, and the channel clients use. */

@@ -7,11 +7,33 @@
 
 // Failover for generated clients
 export { createGrpcFailover, GrpcFailover } from './failover.js';
-export { defaultChannelOptions, defaultReplayBufferBytes } from './failover-options.js';
-export type { GrpcFailoverOptions, IdempotentMethods } from './failover-options.js';
+export {
+  defaultChannelOptions,
+  defaultReplayBufferBytes,
+  defaultHealthCheck,
+} from './failover-options.js';
+export type {
+  GrpcFailoverOptions,
+  GrpcHealthCheckOptions,
+  IdempotentMethods,
+} from './failover-options.js';
 export { DetourChannel } from './channel/detour-channel.js';
 export type { MethodShape } from './channel/detour-channel.js';
 export { GrpcAttemptError } from './grpc-attempt-error.js';
+export { idempotencyHintHeader } from './channel/call-hints.js';
+
+// nice-grpc clients on a failover (no import of nice-grpc: typed structurally)
+export { detourNiceGrpc } from './nice-grpc.js';
+export type {
+  DetourNiceGrpc,
+  DetourNiceGrpcCallOptions,
+  DetourNiceGrpcMiddleware,
+  DetourNiceGrpcSource,
+  NiceGrpcCallOptions,
+  NiceGrpcMetadataLike,
+  NiceGrpcMethodDescriptor,
+  NiceGrpcMiddlewareCall,
+} from './nice-grpc.js';
 
 // What counts as failure
 export { grpcClassifier, parsePushback } from './classifier.js';
