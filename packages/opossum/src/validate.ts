@@ -3,61 +3,13 @@
  * `DetourConfigError` naming the option path and the value, so bad configuration fails when the
  * detector or breaker is made.
  */
-import { DetourConfigError } from '@detour/core';
+import { DetourConfigError, validate } from '@detour/core';
 
 /** Node's largest timer delay (2^31 − 1 ms, about 24.8 days); longer delays fire at once. */
 export const maxTimerMs = 2_147_483_647;
 
-/** Rejects keys the option object does not know, so typos fail loudly. */
-export function knownKeys(option: string, value: unknown, keys: readonly string[]): void {
-  if (value === undefined) return;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DetourConfigError(option, value, 'must be an object');
-  }
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) {
-      throw new DetourConfigError(
-        `${option}.${key}`,
-        (value as Record<string, unknown>)[key],
-        'is not a known option',
-      );
-    }
-  }
-}
-
-/** An integer from `min` to `max`, or `fallback` when `value` is undefined. */
-export function integer(
-  option: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    const range =
-      max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
-    throw new DetourConfigError(option, value, `must be ${range}`);
-  }
-  return value as number;
-}
-
-/** A percentage from 0 to 100. */
-export function percent(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) {
-    throw new DetourConfigError(option, value, 'must be a percentage from 0 to 100');
-  }
-  return value;
-}
-
-export function boolean(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new DetourConfigError(option, value, 'must be true or false');
-  }
-  return value;
-}
+// The checks core has are core's: one implementation, one wording of every error.
+export const { knownKeys, integer, percent, boolean } = validate;
 
 /** A function, or undefined. */
 export function optionalFunction<T>(option: string, value: unknown): T | undefined {
