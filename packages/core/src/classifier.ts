@@ -45,9 +45,11 @@ export type Classification =
 
 export type Classifier<T> = (result: AttemptResult<T>) => Classification;
 
+const success: Classification = Object.freeze({ type: 'success' });
+
 /** The default: a resolved promise is a success, a rejection a retryable failure that may have been processed. */
 export function defaultClassifier(result: AttemptResult<unknown>): Classification {
-  if (result.ok) return { type: 'success' };
+  if (result.ok) return success;
   const error = result.error as { message?: unknown; code?: unknown } | null;
   return {
     type: 'failure',

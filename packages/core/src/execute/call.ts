@@ -150,7 +150,9 @@ export class Call<T> implements Exclusion<EndpointRecord> {
   prevCall: Call<unknown> | undefined;
   nextCall: Call<unknown> | undefined;
 
-  readonly #tried: EndpointRecord[] = [];
+  /** The first endpoint tried, and the others (an array made only when a call retries). */
+  #firstTried: EndpointRecord | undefined;
+  #moreTried: EndpointRecord[] | undefined;
   readonly #inflight: Attempt[] = [];
   /** Made at the first report: a call that succeeds at once never needs it. */
   #reports: AttemptReport[] | undefined;
@@ -191,8 +193,9 @@ export class Call<T> implements Exclusion<EndpointRecord> {
 
   /** Exclusion for picks: endpoints this call tried, and endpoints at their in-flight limit. */
   has(record: EndpointRecord): boolean {
-    const tried = this.#tried;
-    for (let i = 0; i < tried.length; i++) if (tried[i] === record) return true;
+    if (record === this.#firstTried) return true;
+    const more = this.#moreTried;
+    if (more) for (let i = 0; i < more.length; i++) if (more[i] === record) return true;
     return record.inflight >= this.#host.maxInflightPerEndpoint;
   }
 
@@ -246,7 +249,9 @@ export class Call<T> implements Exclusion<EndpointRecord> {
     const number = ++this.#sent;
     if (kind === 'hedge') this.#hedges++;
     if (kind === 'retry') this.#retries++;
-    if (!this.#tried.includes(record)) this.#tried.push(record);
+    if (this.#firstTried === undefined) this.#firstTried = record;
+    else if (this.#firstTried !== record && !this.#moreTried?.includes(record))
+      (this.#moreTried ??= []).push(record);
     if (kind !== 'first') host.noteRetry(record);
     const timeoutMs = Math.min(this.#policy.attemptTimeoutMs, this.#deadline - now);
     const attempt = new Attempt(number, kind, record, now, timeoutMs);
