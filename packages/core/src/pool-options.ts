@@ -179,7 +179,8 @@ export function defaultDetectors(): Detector[] {
   return [consecutiveFailures(), outlierDetection(), latencyOutlier()];
 }
 
-const poolKeys = [
+/** Every key `createPool()` accepts (adapters that take pool options check against it). */
+export const poolOptionKeys: readonly string[] = [
   'endpoints',
   'source',
   'selector',
@@ -205,7 +206,7 @@ const healthKeys = [
 const statsKeys = ['windowMs', 'windowBuckets', 'latencyDecayMs', 'faultLogSize'];
 
 export function resolvePoolOptions(options: PoolOptions): PoolSettings {
-  v.knownKeys('', options, poolKeys);
+  v.knownKeys('', options, poolOptionKeys);
   const source = options.source;
   if (
     source !== undefined &&

@@ -5,7 +5,7 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { ChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js';
 import type { Classifier, Pool, PoolOptions } from '@detour/core';
-import { DetourConfigError, validate } from '@detour/core';
+import { DetourConfigError, maxDetectors, poolOptionKeys, validate } from '@detour/core';
 import { grpcClassifier } from './classifier.js';
 
 /**
@@ -161,22 +161,6 @@ const ownKeys = [
 const healthCheckKeys = Object.keys(defaultHealthCheck);
 /** Runtimes fire longer timers at once. */
 const maxTimerMs = 2 ** 31 - 1;
-/** Core's limit on a pool's detectors (holds are bits of one number). */
-const maxDetectors = 30;
-const poolKeys = [
-  'endpoints',
-  'source',
-  'selector',
-  'detectors',
-  'health',
-  'stats',
-  'call',
-  'budget',
-  'bulkhead',
-  'metrics',
-  'clock',
-  'random',
-];
 const methodPattern = /^\/[^/\s]+\/([^/\s]+|\*)$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -311,7 +295,7 @@ export function resolveFailoverOptions(options: GrpcFailoverOptions): ResolvedFa
   const poolOptions: Record<string, unknown> = {};
   for (const key of Object.keys(options)) {
     const value = (options as unknown as Record<string, unknown>)[key];
-    if (poolKeys.includes(key)) {
+    if (poolOptionKeys.includes(key)) {
       if (value !== undefined) poolOptions[key] = value;
     } else if (!ownKeys.includes(key)) {
       throw new DetourConfigError(key, value, 'is not an option of createGrpcFailover()');

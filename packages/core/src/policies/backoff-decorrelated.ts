@@ -20,9 +20,8 @@
  */
 import type { Random } from '../random.js';
 import * as v from '../validate.js';
-import { DetourConfigError } from '../errors.js';
 import type { Backoff } from './backoff.js';
-import { maxDelayMs } from './delay-limit.js';
+import { delayWindow } from './delay-limit.js';
 
 export interface DecorrelatedJitterBackoffOptions {
   /** Shortest delay, in ms. > 0. Default 25 (Envoy, gRFC A44). */
@@ -49,17 +48,7 @@ export function decorrelatedJitterBackoff(
   path = 'backoff',
 ): DecorrelatedJitterBackoff {
   v.knownKeys(path, options, optionKeys);
-  const baseMs = v.positive(`${path}.baseMs`, options.baseMs, 25, maxDelayMs);
-  const maxMs = v.number(
-    `${path}.maxMs`,
-    options.maxMs,
-    Math.min(10 * baseMs, maxDelayMs),
-    0,
-    maxDelayMs,
-  );
-  if (maxMs < baseMs) {
-    throw new DetourConfigError(`${path}.maxMs`, maxMs, `must be >= ${path}.baseMs (${baseMs})`);
-  }
+  const { baseMs, maxMs } = delayWindow(path, options);
 
   return Object.freeze({
     name: 'decorrelated-jitter' as const,

@@ -26,9 +26,8 @@
  */
 import type { Random } from '../random.js';
 import * as v from '../validate.js';
-import { DetourConfigError } from '../errors.js';
 import type { Backoff } from './backoff.js';
-import { maxDelayMs } from './delay-limit.js';
+import { delayWindow } from './delay-limit.js';
 
 export type ExponentialJitter = 'full' | 'equal' | 'none';
 
@@ -64,17 +63,7 @@ export function exponentialBackoff(
   path = 'backoff',
 ): ExponentialBackoff {
   v.knownKeys(path, options, optionKeys);
-  const baseMs = v.positive(`${path}.baseMs`, options.baseMs, 25, maxDelayMs);
-  const maxMs = v.number(
-    `${path}.maxMs`,
-    options.maxMs,
-    Math.min(10 * baseMs, maxDelayMs),
-    0,
-    maxDelayMs,
-  );
-  if (maxMs < baseMs) {
-    throw new DetourConfigError(`${path}.maxMs`, maxMs, `must be >= ${path}.baseMs (${baseMs})`);
-  }
+  const { baseMs, maxMs } = delayWindow(path, options);
   const multiplier = v.number(`${path}.multiplier`, options.multiplier, 2, 1);
   const jitter = v.oneOf(`${path}.jitter`, options.jitter, jitters, 'full');
 
