@@ -1,69 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
+import { RawClient, callNamed, startNamedServer } from './test-support/named-raw-servers.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerDetourBalancer } from './balancer.js';
 
-/** A unary service over raw bytes: each server answers with its name, or fails, or is slow. */
-const service = {
-  whoAmI: {
-    path: '/detour.test.Who/WhoAmI',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-} satisfies grpc.ServiceDefinition;
-const WhoClient = grpc.makeGenericClientConstructor(service, 'Who');
-
-interface Behaviour {
-  fail?: boolean;
-  delayMs?: number;
-}
 const servers: grpc.Server[] = [];
 const clients: grpc.Client[] = [];
 
-async function startServer(name: string, behaviour: Behaviour = {}): Promise<string> {
-  const server = new grpc.Server();
-  server.addService(service, {
-    whoAmI: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-      const answer = (): void => {
-        if (behaviour.fail)
-          callback({ code: grpc.status.UNAVAILABLE, details: `${name} is failing` });
-        else callback(null, Buffer.from(name));
-      };
-      if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);
-      else answer();
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) =>
-      error ? reject(error) : resolve(p),
-    ),
-  );
-  servers.push(server);
-  return `127.0.0.1:${port}`;
-}
-
 function client(addresses: string[], config: object = {}): grpc.Client {
   registerDetourBalancer();
-  const c = new WhoClient(`ipv4:${addresses.join(',')}`, grpc.credentials.createInsecure(), {
+  const c = new RawClient(`ipv4:${addresses.join(',')}`, grpc.credentials.createInsecure(), {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ detour: config }] }),
   });
   clients.push(c);
   return c;
-}
-
-function whoAmI(c: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) => {
-    (
-      c as unknown as {
-        whoAmI: (req: Buffer, opts: grpc.CallOptions, cb: grpc.requestCallback<Buffer>) => void;
-      }
-    ).whoAmI(Buffer.alloc(0), { deadline: Date.now() + 2000 }, (error, reply) =>
-      error ? reject(error) : resolve(reply!.toString()),
-    );
-  });
 }
 
 async function tally(
@@ -74,7 +23,7 @@ async function tally(
   let failures = 0;
   for (let i = 0; i < n; i++) {
     try {
-      const who = await whoAmI(c);
+      const who = await callNamed(c);
       answers[who] = (answers[who] ?? 0) + 1;
     } catch {
       failures++;
@@ -90,9 +39,16 @@ afterEach(() => {
 
 describe('the detour load-balancing policy', () => {
   it('balances a plain grpc-js channel over every backend', async () => {
-    const c = client([await startServer('a'), await startServer('b'), await startServer('c')], {
-      selector: 'round-robin',
-    });
+    const c = client(
+      [
+        await startNamedServer(servers, 'a'),
+        await startNamedServer(servers, 'b'),
+        await startNamedServer(servers, 'c'),
+      ],
+      {
+        selector: 'round-robin',
+      },
+    );
     const { answers, failures } = await tally(c, 60);
     expect(failures).toBe(0);
     expect(Object.keys(answers).sort()).toEqual(['a', 'b', 'c']);
@@ -100,7 +56,11 @@ describe('the detour load-balancing policy', () => {
 
   it('ejects a backend that answers UNAVAILABLE after consecutive failures', async () => {
     const c = client(
-      [await startServer('a'), await startServer('b'), await startServer('bad', { fail: true })],
+      [
+        await startNamedServer(servers, 'a'),
+        await startNamedServer(servers, 'b'),
+        await startNamedServer(servers, 'bad', { fail: true }),
+      ],
       {
         selector: 'round-robin',
         consecutiveFailures: 3,
@@ -116,9 +76,9 @@ describe('the detour load-balancing policy', () => {
 
   it('moves traffic away from a slow backend (P2C peak-EWMA, no ORCA)', async () => {
     const c = client([
-      await startServer('a'),
-      await startServer('b'),
-      await startServer('slow', { delayMs: 40 }),
+      await startNamedServer(servers, 'a'),
+      await startNamedServer(servers, 'b'),
+      await startNamedServer(servers, 'slow', { delayMs: 40 }),
     ]);
     await tally(c, 30); // learn latencies
     const { answers, failures } = await tally(c, 100);

@@ -1,52 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
+import { RawClient, callNamed, startNamedServer } from './test-support/named-raw-servers.js';
 import { createPool } from '@detour/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerDetourResolver, toSubchannelAddress } from './resolver.js';
 
-/** A unary service over raw bytes: each server answers with its own name. */
-const service = {
-  whoAmI: {
-    path: '/detour.test.Who/WhoAmI',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-} satisfies grpc.ServiceDefinition;
-const WhoClient = grpc.makeGenericClientConstructor(service, 'Who');
-
 const servers: grpc.Server[] = [];
 const cleanups: (() => void)[] = [];
-
-async function startServer(name: string): Promise<string> {
-  const server = new grpc.Server();
-  server.addService(service, {
-    whoAmI: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-      callback(null, Buffer.from(name));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) =>
-      error ? reject(error) : resolve(p),
-    ),
-  );
-  servers.push(server);
-  return `127.0.0.1:${port}`;
-}
-
-function whoAmI(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) => {
-    (
-      client as unknown as {
-        whoAmI: (req: Buffer, opts: grpc.CallOptions, cb: grpc.requestCallback<Buffer>) => void;
-      }
-    ).whoAmI(Buffer.alloc(0), { deadline: Date.now() + 2000 }, (error, reply) =>
-      error ? reject(error) : resolve(reply!.toString()),
-    );
-  });
-}
 
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
@@ -64,19 +23,23 @@ describe('toSubchannelAddress', () => {
 
 describe('registerDetourResolver', () => {
   it('serves a pool as detour:///name to a plain grpc-js channel, and follows membership changes', async () => {
-    const addresses = [await startServer('a'), await startServer('b'), await startServer('c')];
+    const addresses = [
+      await startNamedServer(servers, 'a'),
+      await startNamedServer(servers, 'b'),
+      await startNamedServer(servers, 'c'),
+    ];
     const pool = createPool({
       endpoints: addresses.map((address, i) => ({ id: 'abc'[i]!, address })),
       metrics: false,
     });
     cleanups.push(registerDetourResolver('who', pool), () => pool.close());
-    const client = new WhoClient('detour:///who', grpc.credentials.createInsecure(), {
+    const client = new RawClient('detour:///who', grpc.credentials.createInsecure(), {
       'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     });
     cleanups.push(() => client.close());
 
     const seen = new Set<string>();
-    for (let i = 0; i < 30; i++) seen.add(await whoAmI(client));
+    for (let i = 0; i < 30; i++) seen.add(await callNamed(client));
     expect([...seen].sort()).toEqual(['a', 'b', 'c']);
 
     // Discovery drops c: the resolver pushes the new list, and c gets no more calls.
@@ -89,16 +52,16 @@ describe('registerDetourResolver', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const after = new Set<string>();
-    for (let i = 0; i < 30; i++) after.add(await whoAmI(client));
+    for (let i = 0; i < 30; i++) after.add(await callNamed(client));
     expect([...after].sort()).toEqual(['a', 'b']);
   });
 
   it('fails calls with UNAVAILABLE for a name no pool is registered under', async () => {
     const pool = createPool({ endpoints: ['127.0.0.1:1'], metrics: false });
     cleanups.push(registerDetourResolver('known', pool), () => pool.close());
-    const client = new WhoClient('detour:///unknown', grpc.credentials.createInsecure());
+    const client = new RawClient('detour:///unknown', grpc.credentials.createInsecure());
     cleanups.push(() => client.close());
-    await expect(whoAmI(client)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await expect(callNamed(client)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
   });
 
   it('rejects bad names and a second pool under the same name', () => {
