@@ -10,6 +10,7 @@ import type { GrpcFailoverOptions } from './failover-options.js';
 import { sayHello } from './test-support/failover-client.js';
 import { deadAddress, greeterClient, startGreeter } from './test-support/failover-greeter.js';
 import type { GreeterReplica } from './test-support/failover-greeter.js';
+import { grpcJsBefore } from './test-support/grpc-js-version.js';
 
 const sayHelloPath = '/helloworld.Greeter/SayHello';
 
@@ -213,6 +214,64 @@ describe('createGrpcFailover: unary calls', () => {
       for (const socket of sockets) socket.destroy();
       silent.close();
     }
+  });
+
+  it('retries a non-idempotent call still waiting for its connection at the attempt timeout (never sent)', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const { failover, client } = setUp({
+        endpoints: [
+          { address: `127.0.0.1:${port}`, priority: 0 },
+          { address: replicas[0]!.address, priority: 1 },
+        ],
+        selector: 'priority-groups',
+        detectors: [],
+        call: { attemptTimeoutMs: 200 },
+      });
+      const result = await sayHello(client, { name: 'connect' }, { deadlineMs: 3000 }).catch(
+        (e: ServiceError) => e,
+      );
+      expect(failuresOf(failover, `127.0.0.1:${port}`)).toBe(1);
+      if (grpcJsBefore(13)) {
+        // grpc-js before 1.13 calls a transport ready once TCP connects and writes the request
+        // into the socket, so it may have been sent (a frozen server's kernel accepts too): the
+        // non-idempotent call is not retried.
+        expect((result as ServiceError).code).toBe(status.DEADLINE_EXCEEDED);
+        expect(replicas[0]!.calls).toBe(0);
+        return;
+      }
+      // Since 1.13 it waits for the server's HTTP/2 SETTINGS: nothing was sent.
+      const reply = result as Awaited<ReturnType<typeof sayHello>>;
+      expect(reply.server).toBe('a');
+      expect(reply.previous_attempts).toBe('1');
+      expect(replicas[0]!.calls).toBe(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('does not retry a non-idempotent call that reached a server which then hung past the attempt timeout', async () => {
+    const { client } = setUp({
+      endpoints: [
+        { address: replicas[0]!.address, priority: 0 },
+        { address: replicas[1]!.address, priority: 1 },
+      ],
+      selector: 'priority-groups',
+      detectors: [],
+      call: { attemptTimeoutMs: 200 },
+    });
+    await sayHello(client, { name: 'warm' }); // connected: the next request is sent at once
+    replicas[0]!.mode = 'hang';
+    const error = await sayHello(client, { name: 'hung' }, { deadlineMs: 2000 }).catch(
+      (e: ServiceError) => e,
+    );
+    expect((error as ServiceError).code).toBe(status.DEADLINE_EXCEEDED);
+    expect(replicas[0]!.calls).toBe(2);
+    expect(replicas[1]!.calls).toBe(0);
   });
 
   it('surfaces DEADLINE_EXCEEDED when the client deadline is shorter than every attempt', async () => {

@@ -295,6 +295,64 @@ describe('execute: deadlines and attempt timeouts', () => {
     expect(fault.kind).toBe('timeout');
   });
 
+  it('retries a non-idempotent call whose attempt timed out before the request left (markSent(false))', async () => {
+    const { clock, service, pool } = setup({ call: { deadlineMs: 1000, attemptTimeoutMs: 100 } });
+    service.set('a', { type: 'hang' });
+    const s = await settle(
+      clock,
+      pool.execute(
+        (endpoint, ctx) => {
+          if (endpoint.id === 'a') ctx.markSent(false); // still connecting
+          return service.operation(endpoint, ctx);
+        },
+        { classifier: classify, idempotent: false },
+      ),
+    );
+    expect(s.value).toBe('b');
+    expect(service.endpoints).toEqual(['a', 'b']);
+    expect(pool.get('a')!.faults.toArray()[0]!.kind).toBe('timeout');
+  });
+
+  it('does not retry a non-idempotent call whose request may have left before the timeout', async () => {
+    for (const marks of [[], [true], [false, true]]) {
+      const { clock, service, pool } = setup({ call: { deadlineMs: 1000, attemptTimeoutMs: 100 } });
+      service.set('a', { type: 'hang' });
+      const s = await settle(
+        clock,
+        pool.execute(
+          (endpoint, ctx) => {
+            for (const sent of marks) ctx.markSent(sent);
+            return service.operation(endpoint, ctx);
+          },
+          { classifier: classify, idempotent: false },
+        ),
+      );
+      expect(service.endpoints).toEqual(['a']);
+      expect(failure(s).reason).toBe('not-retryable');
+    }
+  });
+
+  it('treats any failure of a request marked unsent as not processed, whatever the classifier guessed', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail', code: 'UNAVAILABLE' });
+    const s = await settle(
+      clock,
+      pool.execute(
+        (endpoint, ctx) => {
+          ctx.markSent(false);
+          return service.operation(endpoint, ctx);
+        },
+        {
+          classifier: (r) =>
+            r.ok ? { type: 'success' } : { type: 'failure', retryable: true, processed: true },
+          idempotent: false,
+        },
+      ),
+    );
+    expect(s.value).toBe('b');
+    expect(service.endpoints).toEqual(['a', 'b']);
+  });
+
   it('gives each attempt what is left of the deadline when that is shorter', async () => {
     const { clock, service, pool } = setup({ call: { deadlineMs: 150, attemptTimeoutMs: 100 } });
     service.setAll({ type: 'hang' });

@@ -45,6 +45,15 @@ export interface AttemptContext {
   readonly timeoutMs: number;
   /** Attempts of this call sent before this one (gRPC's `grpc-previous-rpc-attempts`). */
   readonly previousAttempts: number;
+  /**
+   * Tells the call whether the request may have reached the endpoint yet: `false` while it
+   * provably has not left (the connection is still being established), `true` once it may have.
+   * A timeout or failure while the last mark is `false` counts as not processed, whatever the
+   * classifier guessed from the error, so even a call that is not idempotent is retried (a
+   * transparent retry). Without a mark, a timeout counts as possibly processed and the
+   * classifier decides for other failures.
+   */
+  markSent(sent: boolean): void;
 }
 
 export type Operation<T> = (endpoint: Endpoint, attempt: AttemptContext) => Promise<T>;
@@ -91,6 +100,8 @@ class Attempt implements AttemptContext {
   timer: Timer | undefined = undefined;
   timedOut = false;
   done = false;
+  /** The operation's last `markSent()`; undefined when it never said. */
+  sent: boolean | undefined = undefined;
   #controller: AbortController | undefined;
   #abortReason: unknown;
   #aborted = false;
@@ -111,6 +122,10 @@ class Attempt implements AttemptContext {
 
   get previousAttempts(): number {
     return this.attempt - 1;
+  }
+
+  markSent(sent: boolean): void {
+    this.sent = sent;
   }
 
   get signal(): AbortSignal {
@@ -303,6 +318,7 @@ export class Call<T> implements Exclusion<EndpointRecord> {
         kind: 'timeout',
         code: 'timeout',
         message: (result as { error: Error }).error.message,
+        ...(attempt.sent === false && { processed: false }),
       };
     } else {
       try {
@@ -314,6 +330,9 @@ export class Call<T> implements Exclusion<EndpointRecord> {
           message: `classifier threw: ${String(error)}`,
           endpointFault: false,
         };
+      }
+      if (c.type === 'failure' && c.processed !== false && attempt.sent === false) {
+        c = { ...c, processed: false };
       }
     }
     if (!result.ok) this.#lastError = result.error;

@@ -14,7 +14,8 @@ import { GrpcAttemptError } from '../grpc-attempt-error.js';
 
 export function statusFromCallError(error: unknown): StatusObject {
   if (error instanceof CallFailedError) {
-    if (error.reason === 'deadline-exceeded') {
+    // The deadline passed, or the last attempt hit its own timeout and could not be retried.
+    if (error.reason === 'deadline-exceeded' || error.attempts.at(-1)?.outcome === 'timeout') {
       return { code: Status.DEADLINE_EXCEEDED, details: error.message, metadata: new Metadata() };
     }
     const cause = error.cause;

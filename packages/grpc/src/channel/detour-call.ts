@@ -28,6 +28,7 @@ import type {
   Endpoint,
   ExecuteOptions,
 } from '@detour/core';
+import { markSentWhenReady } from './sent-mark.js';
 import { AttemptCall, isAttemptTimeout } from './attempt-call.js';
 import type { AttemptResponse, AttemptSink } from './attempt-call.js';
 import type { CallHints } from './call-hints.js';
@@ -287,6 +288,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
       this.#propagateFlags,
     );
     if (this.#credentials) call.setCredentials(this.#credentials);
+    markSentWhenReady(channel, context, deadline);
     const attempt = new AttemptCall(call, untilStatus, deadline < this.#deadline, context.signal);
     const metadata = this.#metadata!.clone();
     if (context.previousAttempts > 0) {
