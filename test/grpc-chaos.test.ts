@@ -11,12 +11,6 @@
  * default health check. Each scenario ends with every endpoint healthy again, so the next one
  * starts from a whole pool.
  *
- * One setting is not the default: `stats.latencyDecayMs` 1000 instead of 10 000. With the 10 s
- * default, a replica answering UNAVAILABLE is avoided rather than ejected: each failure doubles its
- * peak-EWMA latency, P2C then sends it too few calls for five consecutive failures or for the
- * outlier detector's minimum volume, and the penalty takes tens of seconds to fade. No call
- * fails either way, but the ejection these tests check needs the faster decay. (A probing
- * endpoint's latency is now forgotten when it starts probing, so trial calls are not starved.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrpcFailover } from '@detour/grpc';
@@ -42,8 +36,6 @@ const failoverSettings = {
   channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
   call: { attemptTimeoutMs: 300 },
   idempotentMethods: [sayHelloPath],
-  // Not the default 10 s: see the file comment (failure penalty vs. ejection).
-  stats: { latencyDecayMs: 1_000 },
   metrics: false,
 } satisfies Partial<GrpcFailoverOptions>;
 

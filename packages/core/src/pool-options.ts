@@ -66,8 +66,17 @@ export interface StatsOptions {
   readonly windowMs?: number;
   /** Buckets in that window. Default 10 (1 s each). */
   readonly windowBuckets?: number;
-  /** Decay time constant of the EWMA latencies, ms. Default 10000 (Linkerd, Finagle). */
+  /**
+   * Decay time constant of the EWMA latencies, ms. Default 1000 (Linkerd, Finagle: 10000; with
+   * few replicas and little in flight, 10 s starves an endpoint after one slow sample).
+   */
   readonly latencyDecayMs?: number;
+  /**
+   * Decay time constant of the failure penalty added to an endpoint's latency estimate, ms.
+   * Default 1000: a failing endpoint is avoided, yet tried again within a second or two so the
+   * detectors see enough of its outcomes to eject it.
+   */
+  readonly failurePenaltyDecayMs?: number;
   /** Faults kept per endpoint. Default 16. */
   readonly faultLogSize?: number;
 }
@@ -153,6 +162,7 @@ export interface StatsSettings {
   readonly windowMs: number;
   readonly windowBuckets: number;
   readonly latencyDecayMs: number;
+  readonly failurePenaltyDecayMs: number;
   readonly faultLogSize: number;
 }
 
@@ -203,7 +213,13 @@ const healthKeys = [
   'panicThresholdPercent',
   'trialCalls',
 ];
-const statsKeys = ['windowMs', 'windowBuckets', 'latencyDecayMs', 'faultLogSize'];
+const statsKeys = [
+  'windowMs',
+  'windowBuckets',
+  'latencyDecayMs',
+  'failurePenaltyDecayMs',
+  'faultLogSize',
+];
 
 export function resolvePoolOptions(options: PoolOptions): PoolSettings {
   v.knownKeys('', options, poolOptionKeys);
@@ -298,7 +314,8 @@ export function resolvePoolOptions(options: PoolOptions): PoolSettings {
   const stats: StatsSettings = {
     windowMs: v.positive('stats.windowMs', s.windowMs, 10000),
     windowBuckets: v.integer('stats.windowBuckets', s.windowBuckets, 10, 1, 1000),
-    latencyDecayMs: v.positive('stats.latencyDecayMs', s.latencyDecayMs, 10000),
+    latencyDecayMs: v.positive('stats.latencyDecayMs', s.latencyDecayMs, 1000),
+    failurePenaltyDecayMs: v.positive('stats.failurePenaltyDecayMs', s.failurePenaltyDecayMs, 1000),
     faultLogSize: v.integer('stats.faultLogSize', s.faultLogSize, 16, 0, 10000),
   };
 

@@ -88,7 +88,10 @@ export class Pool {
     this.#settings = resolvePoolOptions(options);
     this.clock = this.#settings.clock;
     this.random = this.#settings.random;
-    this.#load = new LoadTable(this.#settings.stats.latencyDecayMs);
+    this.#load = new LoadTable(
+      this.#settings.stats.latencyDecayMs,
+      this.#settings.stats.failurePenaltyDecayMs,
+    );
     this.#machine = new HealthMachine(this.#settings.health, this.clock, this.random, {
       changed: (record, from, to, detector) => this.#onStatusChange(record, from, to, detector),
       ejected: (record, detector, fault, durationMs) => {

@@ -122,8 +122,8 @@ describe('outlierDetection', () => {
     expect(alone.t.ejected.map((e) => e.id)).toEqual(['a:1']);
   });
 
-  it('looks only at the calls since the previous sweep', () => {
-    const { clock, t, calls } = setup();
+  it('with windowMs = intervalMs, looks only at the calls since the previous sweep (A50)', () => {
+    const { clock, t, calls } = setup({ windowMs: 1000 });
     calls('a:1', 0, 6);
     calls('b:1', 10, 0);
     calls('c:1', 10, 0);
@@ -133,6 +133,49 @@ describe('outlierDetection', () => {
     calls('c:1', 10, 0);
     clock.advance(1000); // a: 6 successes; 6 of 12 failed overall, but not in one interval
     expect(t.ejected).toEqual([]);
+  });
+
+  it('judges the last windowMs: an endpoint getting few calls is caught once it has requestVolume', () => {
+    const { clock, t, calls } = setup();
+    for (let second = 1; second <= 3; second++) {
+      calls('a:1', 1, 3); // 4 calls a second, 75 % failed: below requestVolume in any one second
+      calls('b:1', 20, 0);
+      calls('c:1', 20, 0);
+      clock.advance(1000);
+      expect(t.ejected.map((v) => v.id)).toEqual(second < 3 ? [] : ['a:1']);
+    }
+    expect(t.ejected[0]!.fault.message).toContain('of 12 calls');
+  });
+
+  it('forgets calls older than windowMs', () => {
+    const { clock, t, calls } = setup({ windowMs: 3000 });
+    calls('a:1', 0, 6);
+    calls('b:1', 10, 0);
+    calls('c:1', 10, 0);
+    clock.advance(3000); // a's failures are in the window for sweeps at 1, 2 and 3 s only
+    calls('a:1', 6, 0);
+    calls('b:1', 10, 0);
+    calls('c:1', 10, 0);
+    clock.advance(1000);
+    expect(t.ejected).toEqual([]);
+  });
+
+  it("forgets an ejected endpoint's history: it comes back with a clean slate", () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 0, 10);
+    calls('b:1', 10, 0);
+    calls('c:1', 10, 0);
+    clock.advance(1000);
+    expect(t.ejected.map((v) => v.id)).toEqual(['a:1']);
+    clock.advance(1000); // a is ejected: nothing is counted for it
+    t.restore('a:1');
+    for (let second = 0; second < 5; second++) {
+      calls('a:1', 3, 0);
+      calls('b:1', 10, 0);
+      calls('c:1', 10, 0);
+      clock.advance(1000);
+    }
+    expect(t.ejected).toHaveLength(1); // the 10 old failures are not held against it
   });
 
   it('sweeps every intervalMs', () => {
@@ -313,6 +356,9 @@ describe('outlierDetection', () => {
       'false',
     ],
     ['outlierDetection.interval', { interval: 1000 }, '1000'],
+    ['outlierDetection.windowMs', { windowMs: 1500 }, '1500'],
+    ['outlierDetection.windowMs', { intervalMs: 100, windowMs: 20_000 }, '20000'],
+    ['outlierDetection.windowMs', { windowMs: 0 }, '0'],
   ])('rejects %s in %j', (option, options, shown) => {
     expect(() => outlierDetection(options as never)).toThrow(DetourConfigError);
     expect(() => outlierDetection(options as never)).toThrow(

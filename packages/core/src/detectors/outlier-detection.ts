@@ -1,9 +1,11 @@
 /**
  * Outlier detection: gRFC A50's two statistical algorithms, run in a sweep every `intervalMs`.
  *
- * Each sweep looks only at the calls counted (from `onOutcome`) since the previous sweep, per
- * non-draining endpoint, then starts a new count (A50's two-bucket counters). `timeout` and
- * `rejected` outcomes count as failures, as `error` does. Then, in A50's order:
+ * Each sweep looks at the calls counted (from `onOutcome`) per non-draining endpoint over the
+ * last `windowMs` (a sliding window of `windowMs / intervalMs` interval counts; A50 judges one
+ * 10 s interval, every 10 s). `timeout` and `rejected` outcomes count as failures, as `error`
+ * does. An endpoint's history is forgotten while it is ejected, so it comes back with a clean
+ * slate. Then, in A50's order:
  *
  * 1. **Success rate.** Among the endpoints with at least `successRate.requestVolume` calls, if
  *    there are at least `successRate.minimumHosts` of them: compute the mean and the population
@@ -23,8 +25,12 @@
  * A50 and Envoy need `minimum_hosts` 5 and 100 (success rate) or 50 (failure percentage) calls
  * per host in a 10 s interval. Here:
  *
- * - `intervalMs` 1000 (A50 and Envoy: 10 s). With counts per interval, a short interval reacts
- *   within a second or two; the per-interval `requestVolume` keeps it from judging on noise.
+ * - `intervalMs` 1000 (A50 and Envoy: 10 s) and `windowMs` 10 000: judged on the same 10 s of
+ *   calls as A50, but every second, so a sick replica is caught a second after it has
+ *   `requestVolume` calls in the window rather than at the end of A50's interval. The window
+ *   matters for sick replicas that latency-aware selection already avoids: a replica failing
+ *   half its calls gets its latency estimate penalised, P2C sends it a few calls a second, and a
+ *   1 s window would never hold `requestVolume` of them.
  * - `failurePercentage`: `thresholdPercent` 40 (A50: 85), `minimumHosts` 2 (A50: 5),
  *   `requestVolume` 10 (A50: 50), `enforcementPercent` 100 (A50: 100; Envoy: 0, i.e. off).
  *   A replica failing more than 40 % of at least 10 calls while a peer is also judged is sick;
@@ -80,6 +86,11 @@ export interface FailurePercentageOptions {
 export interface OutlierDetectionOptions {
   /** Time between sweeps, ms (> 0). Default 1000 (A50, Envoy: 10000). */
   readonly intervalMs?: number;
+  /**
+   * The calls of how long each sweep judges, ms: a multiple of `intervalMs`, at least
+   * `intervalMs`, at most 100 intervals. Default 10000 (A50: one interval of 10 s).
+   */
+  readonly windowMs?: number;
   /** The success-rate algorithm's options, or `false` to turn it off. Default: on. */
   readonly successRate?: SuccessRateOptions | false;
   /** The failure-percentage algorithm's options, or `false` to turn it off. Default: on. */
@@ -115,7 +126,13 @@ interface Sample {
   readonly rate: number;
 }
 
-const optionKeys = ['intervalMs', 'successRate', 'failurePercentage', 'enforcementPercent'];
+const optionKeys = [
+  'intervalMs',
+  'windowMs',
+  'successRate',
+  'failurePercentage',
+  'enforcementPercent',
+];
 const successRateKeys = [
   'stdevFactor',
   'minimumGapPercent',
@@ -134,6 +151,15 @@ export function outlierDetection(options: OutlierDetectionOptions = {}): Detecto
   const path = 'outlierDetection';
   v.knownKeys(path, options, optionKeys);
   const intervalMs = v.positive(`${path}.intervalMs`, options.intervalMs, 1000);
+  const windowMs = v.positive(`${path}.windowMs`, options.windowMs, 10 * intervalMs);
+  const buckets = windowMs / intervalMs;
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > 100) {
+    throw new DetourConfigError(
+      `${path}.windowMs`,
+      options.windowMs,
+      `must be a multiple of intervalMs (${intervalMs}), from 1 to 100 intervals`,
+    );
+  }
   const enforcement = v.percent(`${path}.enforcementPercent`, options.enforcementPercent, 100);
 
   let successRate: SuccessRateSettings | undefined;
@@ -176,14 +202,32 @@ export function outlierDetection(options: OutlierDetectionOptions = {}): Detecto
     attach(host: DetectorHost): DetectorInstance {
       const enforce = (chance: number): boolean => chance >= 1 || host.random.next() < chance;
 
-      const sweep = (interval: ReadonlyMap<EndpointRecord, Counts>): void => {
+      // The counts of the last `buckets` intervals, oldest first.
+      const history: Map<EndpointRecord, Counts>[] = [];
+      const forget = (record: EndpointRecord): void => {
+        for (const counts of history) counts.delete(record);
+      };
+
+      const sweep = (interval: Map<EndpointRecord, Counts>): void => {
+        history.push(interval);
+        if (history.length > buckets) history.shift();
         const samples: Sample[] = [];
         for (const record of host.members()) {
           if (record.status === 'draining') continue;
-          const c = interval.get(record);
-          if (!c) continue;
-          const calls = c.successes + c.failures;
-          if (calls > 0) samples.push({ record, calls, rate: c.successes / calls });
+          if (record.status === 'ejected') {
+            forget(record);
+            continue;
+          }
+          let successes = 0;
+          let failures = 0;
+          for (const counts of history) {
+            const c = counts.get(record);
+            if (!c) continue;
+            successes += c.successes;
+            failures += c.failures;
+          }
+          const calls = successes + failures;
+          if (calls > 0) samples.push({ record, calls, rate: successes / calls });
         }
         const ejected = new Set<EndpointRecord>();
 
@@ -204,13 +248,16 @@ export function outlierDetection(options: OutlierDetectionOptions = {}): Detecto
               if (x.rate >= limit || mean - x.rate < s.minimumGap - 1e-9) continue;
               if (!enforce(s.enforcement)) continue;
               ejected.add(x.record);
-              host.eject(x.record, {
-                kind: 'error',
-                code: 'success-rate',
-                message:
-                  `success rate ${percentText(x.rate)} of ${x.calls} calls is below the limit ` +
-                  `${percentText(limit)} (mean ${percentText(mean)} of ${judged.length} endpoints)`,
-              });
+              if (
+                host.eject(x.record, {
+                  kind: 'error',
+                  code: 'success-rate',
+                  message:
+                    `success rate ${percentText(x.rate)} of ${x.calls} calls is below the limit ` +
+                    `${percentText(limit)} (mean ${percentText(mean)} of ${judged.length} endpoints)`,
+                })
+              )
+                forget(x.record);
             }
           }
         }
@@ -224,19 +271,35 @@ export function outlierDetection(options: OutlierDetectionOptions = {}): Detecto
               if (failed <= f.threshold || ejected.has(x.record)) continue;
               if (!enforce(f.enforcement)) continue;
               ejected.add(x.record);
-              host.eject(x.record, {
-                kind: 'error',
-                code: 'failure-percentage',
-                message:
-                  `${percentText(failed)} of ${x.calls} calls failed ` +
-                  `(threshold ${percentText(f.threshold)})`,
-              });
+              if (
+                host.eject(x.record, {
+                  kind: 'error',
+                  code: 'failure-percentage',
+                  message:
+                    `${percentText(failed)} of ${x.calls} calls failed ` +
+                    `(threshold ${percentText(f.threshold)})`,
+                })
+              )
+                forget(x.record);
             }
           }
         }
       };
 
-      return sweepCounts(host, intervalMs, countOutcome, sweep);
+      const counting = sweepCounts(host, intervalMs, countOutcome, sweep);
+      return {
+        onOutcome(record: EndpointRecord, outcome: Outcome): void {
+          counting.onOutcome?.(record, outcome);
+        },
+        onRemoved(record: EndpointRecord): void {
+          counting.onRemoved?.(record);
+          forget(record);
+        },
+        close(): void {
+          counting.close();
+          history.length = 0;
+        },
+      };
     },
   });
 }

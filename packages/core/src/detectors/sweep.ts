@@ -38,7 +38,7 @@ export function sweepCounts<C>(
   host: DetectorHost,
   intervalMs: number,
   add: (count: C | undefined, outcome: Outcome) => C,
-  sweep: (interval: ReadonlyMap<EndpointRecord, C>) => void,
+  sweep: (interval: Map<EndpointRecord, C>) => void,
 ): DetectorInstance {
   let counts = new Map<EndpointRecord, C>();
   let closed = false;

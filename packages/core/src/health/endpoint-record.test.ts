@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeEndpoint } from '../endpoint.js';
 import { EndpointRecord } from './endpoint-record.js';
+import { recordSettings } from '../test-support/records.js';
 
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 4 };
+const settings = { ...recordSettings, faultLogSize: 4 };
 
 describe('EndpointRecord latency', () => {
   it('jumps to a slower sample (peak) and decays towards faster ones', () => {
@@ -47,11 +48,25 @@ describe('EndpointRecord failure penalty', () => {
     r.recordOutcome(0, { kind: 'success', latencyMs: 4 });
     r.recordOutcome(1, { kind: 'error', latencyMs: 0.1 });
     expect(r.latencyEstimate(1)).toBeCloseTo(8, 2);
-    r.recordOutcome(2, { kind: 'error', latencyMs: 0.1 });
-    expect(r.latencyEstimate(2)).toBeCloseTo(16, 2);
+    r.recordOutcome(1, { kind: 'error', latencyMs: 0.1 });
+    expect(r.latencyEstimate(1)).toBeCloseTo(16, 2);
     // A slow failure counts as itself.
-    r.recordOutcome(3, { kind: 'timeout', latencyMs: 500 });
-    expect(r.latencyEstimate(3)).toBe(500);
+    r.recordOutcome(1, { kind: 'timeout', latencyMs: 500 });
+    expect(r.latencyEstimate(1)).toBe(500);
+  });
+
+  it('fades the part above the latency with failurePenaltyDecayMs, and a success halves it', () => {
+    const r = new EndpointRecord(normalizeEndpoint('a:1', 'e'), settings, 0);
+    r.recordOutcome(0, { kind: 'success', latencyMs: 4 });
+    r.recordOutcome(0, { kind: 'error', latencyMs: 4 });
+    r.recordOutcome(0, { kind: 'error', latencyMs: 4 });
+    expect(r.latencyEstimate(0)).toBeCloseTo(16, 6); // latency 4 + penalty 12
+    // One penalty time constant (1 s) later: the penalty is down to 12/e, the latency nearly 4.
+    const at = settings.failurePenaltyDecayMs;
+    const latency = 4 * Math.exp(-at / settings.latencyDecayMs);
+    expect(r.latencyEstimate(at)).toBeCloseTo(latency + 12 * Math.exp(-1), 6);
+    r.recordOutcome(at, { kind: 'success', latencyMs: 4 });
+    expect(r.latencyEstimate(at)).toBeCloseTo(4 + 6 * Math.exp(-1), 6);
   });
 
   it('uses the failure latency itself before the first sample', () => {

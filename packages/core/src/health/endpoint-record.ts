@@ -20,6 +20,7 @@ export interface RecordSettings {
   readonly windowMs: number;
   readonly windowBuckets: number;
   readonly latencyDecayMs: number;
+  readonly failurePenaltyDecayMs: number;
   readonly faultLogSize: number;
 }
 
@@ -79,7 +80,7 @@ export class EndpointRecord {
     endpoint: Endpoint,
     settings: RecordSettings,
     now: number,
-    load: LoadTable = new LoadTable(settings.latencyDecayMs, 1),
+    load: LoadTable = new LoadTable(settings.latencyDecayMs, settings.failurePenaltyDecayMs, 1),
   ) {
     this.endpoint = endpoint;
     this.#load = load;
@@ -114,6 +115,7 @@ export class EndpointRecord {
    */
   resetLatency(): void {
     this.#load.peakLatencyMs[this.slot] = Number.NaN;
+    this.#load.penaltyMs[this.slot] = 0;
     this.ewmaLatencyMs = Number.NaN;
   }
 
@@ -137,11 +139,17 @@ export class EndpointRecord {
     return this.#load;
   }
 
-  /** Records an attempt's latency in both averages. */
-  recordLatency(now: number, latencyMs: number): void {
+  /**
+   * Records an attempt's latency in both averages. `failed`: the attempt failed, so the failure
+   * penalty grows until the estimate (latency plus penalty) is at least twice what it was; a
+   * success halves the penalty.
+   */
+  recordLatency(now: number, latencyMs: number, failed = false): void {
     const load = this.#load;
     const slot = this.slot;
     const rtt = latencyMs < 0 ? 0 : latencyMs;
+    const penalty = load.penaltyEstimate(slot, now);
+    const before = failed ? load.latencyEstimate(slot, now) : 0;
     const prev = load.peakLatencyMs[slot]!;
     if (prev !== prev) {
       load.peakLatencyMs[slot] = rtt;
@@ -157,6 +165,11 @@ export class EndpointRecord {
       const a = Math.max(1 - w, 0.05);
       this.ewmaLatencyMs = this.ewmaLatencyMs * (1 - a) + rtt * a;
     }
+    // A failure makes the whole estimate (latency plus penalty) at least twice what it was; the
+    // penalty is the part above the latency, and only it fades fast. A success halves it.
+    load.penaltyMs[slot] = failed
+      ? Math.max(0, 2 * before - load.peakLatencyMs[slot]) || 0
+      : penalty / 2;
     load.latencyStamp[slot] = now;
   }
 
@@ -168,13 +181,12 @@ export class EndpointRecord {
     else this.failures++;
     this.window.record(now, success);
     // A timeout's latency is the timeout, a lower bound of the truth: still worth recording.
-    // A failure counts as at least twice the current estimate: an endpoint that fails fast must
-    // not look fast to latency-aware selectors (it would attract traffic). Repeated failures
-    // double it; time and successes bring it back.
-    this.recordLatency(
-      now,
-      success ? outcome.latencyMs : Math.max(outcome.latencyMs, 2 * this.latencyEstimate(now) || 0),
-    );
+    // A failure adds a penalty of at least the latency estimate on top of it: an endpoint that
+    // fails fast must not look fast to latency-aware selectors (it would attract traffic).
+    // Repeated failures double the penalty; successes halve it, and it fades with its own short
+    // time constant (`failurePenaltyDecayMs`), so that a failing endpoint is avoided but still
+    // tried now and then: the detectors need its outcomes to eject it.
+    this.recordLatency(now, outcome.latencyMs, !success);
     if (!success) {
       this.faults.add({
         at: now,

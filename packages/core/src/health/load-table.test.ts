@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { normalizeEndpoint } from '../endpoint.js';
 import { EndpointRecord } from './endpoint-record.js';
 import { LoadTable } from './load-table.js';
+import { recordSettings } from '../test-support/records.js';
 
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 4 };
+const settings = { ...recordSettings, faultLogSize: 4 };
 const record = (table: LoadTable, id: string): EndpointRecord =>
   new EndpointRecord(normalizeEndpoint(id, 'e'), settings, 0, table);
 
 describe('LoadTable', () => {
   it('keeps each record its own row as the table grows', () => {
-    const table = new LoadTable(10_000, 2);
+    const table = new LoadTable(10_000, 1000, 2);
     const records = Array.from({ length: 50 }, (_, i) => record(table, `e${i}:1`));
     records.forEach((r, i) => {
       r.inflight = i;
@@ -22,7 +23,7 @@ describe('LoadTable', () => {
   });
 
   it('reuses a released row, reset, and releases a row only once', () => {
-    const table = new LoadTable(10_000, 4);
+    const table = new LoadTable(10_000, 1000, 4);
     const a = record(table, 'a:1');
     a.inflight = 3;
     a.recordLatency(0, 9);

@@ -16,28 +16,46 @@ export function decay(x: number): number {
 export class LoadTable {
   /** Time constant (ms) of the latency decay. */
   readonly decayMs: number;
+  /** Time constant (ms) of the failure penalty's decay. */
+  readonly penaltyDecayMs: number;
   inflight: Float64Array;
   peakLatencyMs: Float64Array;
+  /** Failure penalty (ms) added to the latency estimate, as of `latencyStamp`. */
+  penaltyMs: Float64Array;
   latencyStamp: Float64Array;
   #free: number[] = [];
   #next = 0;
 
-  constructor(decayMs: number, capacity = 8) {
+  constructor(decayMs: number, penaltyDecayMs: number, capacity = 8) {
     this.decayMs = decayMs;
+    this.penaltyDecayMs = penaltyDecayMs;
     this.inflight = new Float64Array(capacity);
     this.peakLatencyMs = new Float64Array(capacity);
+    this.penaltyMs = new Float64Array(capacity);
     this.latencyStamp = new Float64Array(capacity);
   }
 
   /**
    * Peak-EWMA latency of `slot` decayed to `now` (towards zero, so an idle endpoint is tried
-   * again), or NaN before the first sample. Pure read: no allocation, no mutation.
+   * again) plus its failure penalty decayed to `now`, or NaN before the first sample. Pure read:
+   * no allocation, no mutation.
    */
   latencyEstimate(slot: number, now: number): number {
     const est = this.peakLatencyMs[slot]!;
     if (est !== est) return est; // NaN
     const elapsed = now - this.latencyStamp[slot]!;
-    return elapsed <= 0 ? est : est * decay(elapsed / this.decayMs);
+    const penalty = this.penaltyMs[slot]!;
+    if (elapsed <= 0) return est + penalty;
+    const latency = est * decay(elapsed / this.decayMs);
+    return penalty > 0 ? latency + penalty * decay(elapsed / this.penaltyDecayMs) : latency;
+  }
+
+  /** The failure penalty of `slot` decayed to `now`, ms. */
+  penaltyEstimate(slot: number, now: number): number {
+    const penalty = this.penaltyMs[slot]!;
+    if (penalty === 0) return 0;
+    const elapsed = now - this.latencyStamp[slot]!;
+    return elapsed <= 0 ? penalty : penalty * decay(elapsed / this.penaltyDecayMs);
   }
 
   /** A slot for a new record, its numbers reset (no latency sample yet). */
@@ -46,6 +64,7 @@ export class LoadTable {
     if (slot >= this.inflight.length) this.#grow(Math.max(8, this.inflight.length * 2));
     this.inflight[slot] = 0;
     this.peakLatencyMs[slot] = Number.NaN;
+    this.penaltyMs[slot] = 0;
     this.latencyStamp[slot] = 0;
     return slot;
   }
@@ -63,6 +82,7 @@ export class LoadTable {
     };
     this.inflight = grow(this.inflight);
     this.peakLatencyMs = grow(this.peakLatencyMs);
+    this.penaltyMs = grow(this.penaltyMs);
     this.latencyStamp = grow(this.latencyStamp);
   }
 }

@@ -5,11 +5,11 @@
  *     cost = latency × (inflight + 1)
  *
  * where latency is `candidate.latencyEstimate(context.now)` (the pool's peak-EWMA estimate in
- * ms, which already decays towards zero while an endpoint is idle, with the pool's 10 s time
- * constant). Before an endpoint's first sample its cost is 0 while nothing is in flight on it,
- * so a new or restarted endpoint is tried at once, and `defaultRttMs` × (inflight + 1) after
- * that, so it is tried one attempt at a time until it has a sample (Finagle gives such a host a
- * penalty once it has pending work). A fixed default instead would starve an endpoint whose peers
+ * ms, failure penalty included, which decays towards zero while an endpoint is idle with the
+ * pool's `stats.latencyDecayMs`). Before an endpoint's first sample its cost is 0 while nothing
+ * is in flight on it, so a new or restarted endpoint is tried at once, and `defaultRttMs` ×
+ * (inflight + 1) after that, so it is tried one attempt at a time until it has a sample
+ * (Finagle gives such a host a penalty once it has pending work). A fixed default instead would starve an endpoint whose peers
  * answer faster than the default: P2C would never pick it, so it would never get a sample.
  * Ties go to the first sampled.
  * Latencies under 0.001 ms count as 0.001 ms, so that in-flight attempts still count for an

@@ -8,12 +8,13 @@ import { seededRandom } from '../testing/seeded-random.js';
 import { leastRequestSelector } from './least-request.js';
 import { p2cPeakEwmaSelector } from './p2c-peak-ewma.js';
 import { sharedLoad } from './shared-load.js';
+import { recordSettings } from '../test-support/records.js';
 
-const settings = { windowMs: 10_000, windowBuckets: 10, latencyDecayMs: 10_000, faultLogSize: 4 };
+const settings = { ...recordSettings, faultLogSize: 4 };
 
 /** Records of one pool (one table), with varied latencies (some without a sample) and load. */
 function poolRecords(n: number): EndpointRecord[] {
-  const table = new LoadTable(settings.latencyDecayMs);
+  const table = new LoadTable(settings.latencyDecayMs, settings.failurePenaltyDecayMs);
   const random = seededRandom(99);
   return Array.from({ length: n }, (_, i) => {
     const r = new EndpointRecord(normalizeEndpoint(`e${i}:1`, 'e'), settings, 0, table);

@@ -11,6 +11,7 @@ export const recordSettings = {
   windowMs: 10_000,
   windowBuckets: 10,
   latencyDecayMs: 10_000,
+  failurePenaltyDecayMs: 1000,
   faultLogSize: 8,
 };
 

@@ -80,6 +80,7 @@ const recordSettings = {
   windowMs: 10000,
   windowBuckets: 10,
   latencyDecayMs: 10000,
+  failurePenaltyDecayMs: 1000,
   faultLogSize: 8,
 } as const;
 
