@@ -255,13 +255,21 @@ describe('execute: attempts and retries', () => {
 });
 
 describe('execute: pushback', () => {
-  it('waits the server pushback instead of the backoff', async () => {
+  it('fails over to a fresh endpoint at once: a pushback speaks for the server that sent it', async () => {
     const { clock, service, pool } = setup();
     service.set('a', { type: 'fail', code: 'SLOW_DOWN' });
     const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
     expect(s.value).toBe('b');
-    expect(service.log[1]!.at).toBe(500);
+    expect(service.log[1]!.at).toBe(0);
     expect(pool.get('a')!.faults.toArray()[0]!.kind).toBe('rejected');
+  });
+
+  it('waits the pushback instead of the backoff before retrying a tried endpoint', async () => {
+    const { clock, service, pool } = setup({}, ['a']);
+    service.set('a', { type: 'fail', code: 'SLOW_DOWN' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(service.log.map((l) => l.at)).toEqual([0, 500, 1000]);
+    expect(failure(s).reason).toBe('attempts-exhausted');
   });
 
   it('does not retry after a negative pushback', async () => {
@@ -272,13 +280,22 @@ describe('execute: pushback', () => {
     expect(failure(s).reason).toBe('not-retryable');
   });
 
-  it('gives up when the pushback exceeds maxPushbackMs', async () => {
-    const { clock, service, pool } = setup({ call: { maxPushbackMs: 10_000 } });
-    service.set('a', { type: 'fail', code: 'GO_AWAY' });
-    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
-    expect(service.endpoints).toEqual(['a']);
+  it('gives up rather than wait a pushback longer than maxPushbackMs, unless a fresh endpoint is left', async () => {
+    const single = setup({ call: { maxPushbackMs: 10_000 } }, ['a']);
+    single.service.set('a', { type: 'fail', code: 'GO_AWAY' });
+    const s = await settle(
+      single.clock,
+      single.pool.execute(single.service.operation, { classifier: classify }),
+    );
+    expect(single.service.endpoints).toEqual(['a']);
     expect(s.at).toBe(0);
     expect(failure(s).reason).toBe('not-retryable');
+
+    const { clock, service, pool } = setup({ call: { maxPushbackMs: 10_000 } });
+    service.set('a', { type: 'fail', code: 'GO_AWAY' });
+    const moved = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(moved.value).toBe('b');
+    expect(moved.at).toBe(0);
   });
 });
 

@@ -6,7 +6,8 @@
  *   eligible, and only then back to a tried one.
  * - Retry: up to `maxAttempts` attempts in all; backoff between them, except that a retry to a
  *   fresh endpoint goes at once (`immediateFailover`); server pushback replaces the backoff
- *   (bounded by `maxPushbackMs`; negative means do not retry). A call that is not idempotent is
+ *   before a retry to an endpoint already tried (one longer than `maxPushbackMs` ends the call
+ *   instead; a negative one means do not retry at all). A call that is not idempotent is
  *   retried only when the classifier says the request was not processed.
  * - Hedging (idempotent calls): after the hedge delay a backup attempt goes to another endpoint;
  *   the first acceptable result wins and the others are aborted, uncounted. A retryable failure
@@ -365,10 +366,6 @@ export class Call<T> implements Exclusion<EndpointRecord> {
       this.#fail('not-retryable');
       return;
     }
-    if (c.pushbackMs !== undefined && c.pushbackMs > this.#policy.maxPushbackMs) {
-      this.#fail('not-retryable');
-      return;
-    }
     this.#planRetry(c.pushbackMs);
   }
 
@@ -383,14 +380,19 @@ export class Call<T> implements Exclusion<EndpointRecord> {
     const now = host.clock.now();
     let delay: number;
     let chosen: EndpointRecord | undefined;
-    if (pushbackMs !== undefined) {
-      delay = pushbackMs;
-    } else if (this.#inflight.length > 0) {
+    if (this.#inflight.length > 0 && pushbackMs === undefined) {
       delay = 0; // hedging: a failure while others run sends the next attempt at once (A6)
     } else {
+      // A fresh endpoint goes at once: a pushback speaks for the server that sent it.
       chosen = this.#policy.immediateFailover ? host.pickStrict(this, this.#key) : undefined;
       if (chosen) delay = 0;
-      else {
+      else if (pushbackMs !== undefined) {
+        if (pushbackMs > this.#policy.maxPushbackMs) {
+          if (this.#inflight.length === 0) this.#fail('not-retryable');
+          return;
+        }
+        delay = pushbackMs;
+      } else {
         delay = this.#policy.backoff.delay(this.#retries + 1, this.#previousDelayMs, host.random);
         this.#previousDelayMs = delay;
       }
