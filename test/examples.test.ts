@@ -7,12 +7,21 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '..');
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 
-function run(file: string): string {
+/** Runs an example with tsx from the repo root; throws if it exits non-zero or times out. */
+function run(file: string, timeoutMs = 30_000): string {
   return execFileSync(process.execPath, [tsx, file], {
     cwd: root,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: timeoutMs,
   });
+}
+
+/** Checks the lines of a grpc-failover example: no call failed, the killed replica was ejected. */
+function expectFailover(out: string): void {
+  expect(out).toMatch(/^60 calls, 0 failed$/m);
+  const port = /^killed r2 at 127\.0\.0\.1:(\d+)$/m.exec(out)?.[1];
+  expect(port, out).toBeDefined();
+  expect(out).toMatch(new RegExp(`^ejected 127\\.0\\.0\\.1:${port} by `, 'm'));
 }
 
 describe('examples', () => {
@@ -24,4 +33,15 @@ describe('examples', () => {
     expect(out).toMatch(/^10\.0\.0\.2:50051 healthy/m);
     expect(out).toMatch(/^10\.0\.0\.3:50051 ejected attempts=5 failures=5$/m);
   });
+
+  // Three real replica processes; a run takes about 3 s.
+  it('grpc-failover/grpc-js loses no SayHello while a replica is SIGKILLed, and ejects it', () => {
+    expectFailover(run('examples/grpc-failover/grpc-js.ts', 15_000));
+  }, 20_000);
+
+  it('grpc-failover/nice-grpc does the same, and a detourIdempotent SayHelloMany succeeds', () => {
+    const out = run('examples/grpc-failover/nice-grpc.ts', 15_000);
+    expectFailover(out);
+    expect(out).toMatch(/^Hello ada, grace from r[13]$/m);
+  }, 20_000);
 });

@@ -1,7 +1,7 @@
 /**
- * A cluster of greeter replicas as real child processes, for tests, the demo and benchmarks:
- * start N replicas, then kill, restart (same ports), freeze and thaw them, inject faults and read
- * their counters through each replica's admin interface.
+ * A cluster of greeter replicas as real child processes, for tests: start N replicas, then kill,
+ * restart (same ports), freeze and thaw them (`examples/greeter-cluster/local-cluster.ts`), and
+ * inject faults and read their counters through each replica's admin interface.
  *
  * ```ts
  * const cluster = await startCluster({ replicas: 3 });
@@ -14,138 +14,50 @@
  * ```
  */
 import type { Faults, FaultsUpdate } from '../../examples/greeter-cluster/faults.js';
+import { startLocalCluster, stopGraceMs } from '../../examples/greeter-cluster/local-cluster.js';
+import type {
+  LocalCluster,
+  LocalClusterOptions,
+  LocalReplica,
+  ReplicaTls,
+} from '../../examples/greeter-cluster/local-cluster.js';
 import type { ReplicaStats } from '../../examples/greeter-cluster/replica-stats.js';
 import { adminRequest } from './admin-client.js';
-import { ReplicaStartError, addressInUseExitCode, spawnReplica } from './replica-process.js';
-import type { ReplicaProcess, ReplicaTls, SpawnReplicaOptions } from './replica-process.js';
 
 export type { Faults, FaultsUpdate, ReplicaStats, ReplicaTls };
+export { stopGraceMs };
 
-/** What `startCluster` starts. */
-export interface ClusterOptions {
-  /** How many replicas. Default 3, or `names.length` when names are given. */
-  readonly replicas?: number;
-  /** Replica names, shown in replies and `x-replica`. Default `r1`, `r2`, … */
-  readonly names?: readonly string[];
-  /** Serve gRPC and HTTP over TLS with these files (see `makeTestCertificates`). */
-  readonly tls?: ReplicaTls;
-  /** Added to the replicas' environment. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Time allowed for each replica to become ready, in ms. Default 15 000. */
-  readonly readyTimeoutMs?: number;
-}
+/** What `startCluster` starts (see `LocalClusterOptions`). */
+export type ClusterOptions = LocalClusterOptions;
 
 /** Where a replica is running; addresses stay the same across `restart`. */
-export interface ClusterReplica {
-  readonly name: string;
-  /** Pid of the current process; changes on `restart`. */
-  readonly pid: number;
-  readonly grpcPort: number;
-  readonly httpPort: number;
-  readonly adminPort: number;
-  /** `127.0.0.1:<grpcPort>`. */
-  readonly grpcAddress: string;
-  /** `http://127.0.0.1:<httpPort>` (`https://` with TLS). */
-  readonly httpUrl: string;
-  /** `http://127.0.0.1:<adminPort>`. */
-  readonly adminUrl: string;
-  /** `running`, `frozen` (SIGSTOP) or `dead` (killed or stopped). */
-  readonly state: 'running' | 'frozen' | 'dead';
-}
-
-/** Grace period `stop()` gives each replica after SIGTERM before SIGKILL, in ms. */
-export const stopGraceMs = 2_000;
-
-/** How long `restart` keeps retrying while the old ports are still taken, in ms. */
-const rebindTimeoutMs = 5_000;
-
-class Slot implements ClusterReplica {
-  constructor(
-    public process: ReplicaProcess,
-    readonly tls: boolean,
-  ) {}
-
-  get name(): string {
-    return this.process.ready.name;
-  }
-  get pid(): number {
-    return this.process.pid;
-  }
-  get grpcPort(): number {
-    return this.process.ready.grpcPort;
-  }
-  get httpPort(): number {
-    return this.process.ready.httpPort;
-  }
-  get adminPort(): number {
-    return this.process.ready.adminPort;
-  }
-  get grpcAddress(): string {
-    return `127.0.0.1:${this.grpcPort}`;
-  }
-  get httpUrl(): string {
-    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.httpPort}`;
-  }
-  get adminUrl(): string {
-    return `http://127.0.0.1:${this.adminPort}`;
-  }
-  get state(): ClusterReplica['state'] {
-    if (!this.process.alive) return 'dead';
-    return this.process.frozen ? 'frozen' : 'running';
-  }
-}
+export type ClusterReplica = LocalReplica;
 
 /** Replicas started by `startCluster`. Methods take the replica's index in `replicas`. */
 export class Cluster {
-  readonly #slots: readonly Slot[];
-  readonly #options: ClusterOptions;
-  #stopped: Promise<void> | undefined;
+  readonly #local: LocalCluster;
 
   /** @internal Use `startCluster`. */
-  constructor(processes: readonly ReplicaProcess[], options: ClusterOptions) {
-    this.#options = options;
-    this.#slots = processes.map((p) => new Slot(p, options.tls !== undefined));
+  constructor(local: LocalCluster) {
+    this.#local = local;
   }
 
   /** The replicas, in start order; each entry stays valid (and current) across restarts. */
   get replicas(): readonly ClusterReplica[] {
-    return this.#slots;
+    return this.#local.replicas;
   }
 
   /** SIGKILL replica `i` and wait for it to exit; its ports then refuse connections. */
-  async kill(i: number): Promise<void> {
-    const slot = this.#slot(i);
-    await slot.process.kill();
+  kill(i: number): Promise<void> {
+    return this.#local.kill(i);
   }
 
   /**
    * Start replica `i` again on the same ports (killing it first if it still runs), with no faults
    * and zeroed stats. Retries for up to 5 s while a port is still taken.
    */
-  async restart(i: number): Promise<void> {
-    const slot = this.#slot(i);
-    if (this.#stopped !== undefined) throw new Error('cluster is stopped');
-    await slot.process.kill();
-    const { ready } = slot.process;
-    const giveUpAt = Date.now() + rebindTimeoutMs;
-    for (;;) {
-      try {
-        slot.process = await spawnReplica({
-          ...spawnOptionsFor(ready.name, this.#options),
-          grpcPort: ready.grpcPort,
-          httpPort: ready.httpPort,
-          adminPort: ready.adminPort,
-        });
-        // stop() ran meanwhile and could not see this process: end it too.
-        if (this.#stopped !== undefined) await slot.process.kill();
-        return;
-      } catch (error) {
-        const portTaken =
-          error instanceof ReplicaStartError && error.exitCode === addressInUseExitCode;
-        if (!portTaken || Date.now() > giveUpAt) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+  restart(i: number): Promise<void> {
+    return this.#local.restart(i);
   }
 
   /**
@@ -153,32 +65,32 @@ export class Cluster {
    * completes handshakes), but nothing answers, so calls hang until their deadline.
    */
   freeze(i: number): void {
-    this.#slot(i).process.freeze();
+    this.#local.freeze(i);
   }
 
   /** SIGCONT replica `i`: it answers again, including what arrived while frozen. */
   thaw(i: number): void {
-    this.#slot(i).process.thaw();
+    this.#local.thaw(i);
   }
 
   /** Change the faults of replica `i` (fields left out are kept); returns the faults now in force. */
   async setFaults(i: number, faults: FaultsUpdate): Promise<Faults> {
-    return (await adminRequest(this.#slot(i).adminUrl, 'POST', '/faults', faults)) as Faults;
+    return (await adminRequest(this.#adminUrl(i), 'POST', '/faults', faults)) as Faults;
   }
 
   /** Remove every fault from replica `i`. */
   async clearFaults(i: number): Promise<Faults> {
-    return (await adminRequest(this.#slot(i).adminUrl, 'DELETE', '/faults')) as Faults;
+    return (await adminRequest(this.#adminUrl(i), 'DELETE', '/faults')) as Faults;
   }
 
   /** What replica `i` has served since it started or `resetStats(i)`. */
   async stats(i: number): Promise<ReplicaStats> {
-    return (await adminRequest(this.#slot(i).adminUrl, 'GET', '/stats')) as ReplicaStats;
+    return (await adminRequest(this.#adminUrl(i), 'GET', '/stats')) as ReplicaStats;
   }
 
   /** Zero the counters of replica `i`. */
   async resetStats(i: number): Promise<void> {
-    await adminRequest(this.#slot(i).adminUrl, 'POST', '/reset-stats');
+    await adminRequest(this.#adminUrl(i), 'POST', '/reset-stats');
   }
 
   /**
@@ -186,18 +98,11 @@ export class Cluster {
    * 2 s, and wait until all have exited. Safe to call more than once.
    */
   stop(): Promise<void> {
-    this.#stopped ??= Promise.all(this.#slots.map((s) => s.process.stop(stopGraceMs))).then(
-      () => undefined,
-    );
-    return this.#stopped;
+    return this.#local.stop();
   }
 
-  #slot(i: number): Slot {
-    const slot = this.#slots[i];
-    if (slot === undefined) {
-      throw new RangeError(`no replica ${i}; the cluster has ${this.#slots.length}`);
-    }
-    return slot;
+  #adminUrl(i: number): string {
+    return this.#local.replica(i).adminUrl;
   }
 }
 
@@ -208,32 +113,5 @@ export class Cluster {
  * process does.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const count = options.replicas ?? options.names?.length ?? 3;
-  const names = options.names ?? Array.from({ length: count }, (_, i) => `r${i + 1}`);
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`replicas must be a positive integer, got ${count}`);
-  }
-  if (names.length !== count || new Set(names).size !== count) {
-    throw new RangeError(`names must be ${count} distinct names, got ${JSON.stringify(names)}`);
-  }
-  const started = await Promise.allSettled(
-    names.map((name) => spawnReplica(spawnOptionsFor(name, options))),
-  );
-  const processes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failure = started.find((r) => r.status === 'rejected');
-  if (failure !== undefined) {
-    await Promise.all(processes.map((p) => p.kill()));
-    throw failure.reason;
-  }
-  return new Cluster(processes, options);
-}
-
-function spawnOptionsFor(name: string, options: ClusterOptions): SpawnReplicaOptions {
-  const { tls, env, readyTimeoutMs } = options;
-  return {
-    name,
-    ...(tls === undefined ? {} : { tls }),
-    ...(env === undefined ? {} : { env }),
-    ...(readyTimeoutMs === undefined ? {} : { readyTimeoutMs }),
-  };
+  return new Cluster(await startLocalCluster(options));
 }
