@@ -23,6 +23,7 @@ import { grpc } from '../examples/greeter-cluster/grpc-js.js';
 import { startCluster } from './support/cluster.js';
 import type { Cluster } from './support/cluster.js';
 import { UnaryTraffic, describeFailures } from './support/grpc-traffic.js';
+import { sleep, waitFor as waitUntil } from './support/chaos-helpers.js';
 
 const sayHelloPath = '/helloworld.Greeter/SayHello';
 const sayHelloManyPath = '/helloworld.Greeter/SayHelloMany';
@@ -64,35 +65,13 @@ function endpoint(i: number): EndpointSnapshot {
   return failover.pool.snapshot().endpoints.find((e) => e.id === name(i))!;
 }
 
-function statuses(): string {
-  return failover.pool
-    .snapshot()
-    .endpoints.map(
-      (e) =>
-        `${e.id}:${e.status}${e.heldBy.length ? `(${e.heldBy.join()})` : ''}` +
-        ` peak-ewma ${e.latency.peakEwmaMs?.toFixed(1)} ms, ewma ${e.latency.ewmaMs?.toFixed(1)} ms, inflight ${e.inflight}`,
-    )
-    .join(' ');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` every 50 ms for up to `timeoutMs`; the error says what was awaited. */
-async function waitFor(
+/** Polls `condition` for up to `timeoutMs` (default `settleMs`); see chaos-helpers. */
+function waitFor(
   what: string,
   condition: () => boolean | Promise<boolean>,
   timeoutMs = settleMs,
 ): Promise<number> {
-  const started = performance.now();
-  while (!(await condition())) {
-    if (performance.now() - started > timeoutMs) {
-      throw new Error(`${what}: not within ${timeoutMs} ms (pool: ${statuses()})`);
-    }
-    await sleep(50);
-  }
-  return performance.now() - started;
+  return waitUntil(what, condition, timeoutMs, failover.pool);
 }
 
 /** Waits until every endpoint is healthy and has answered calls since `mark`. */

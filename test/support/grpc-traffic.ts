@@ -1,7 +1,8 @@
 /**
- * A steady stream of unary SayHello calls through one greeter client, for the chaos tests: a
- * call starts every 20–50 ms whether or not the earlier ones have ended, each with its own
- * deadline, and every call's outcome is kept (which replica answered, or the error).
+ * A steady stream of unary SayHello calls through one greeter client (or of any calls made by a
+ * `send` function, such as `GET /hello` through a fetch), for the chaos tests: a call starts
+ * every 20–50 ms whether or not the earlier ones have ended, each with its own deadline, and
+ * every call's outcome is kept (which replica answered, or the error).
  *
  * ```ts
  * const traffic = new UnaryTraffic(client);
@@ -26,9 +27,17 @@ export interface CallRecord {
   readonly replica: string | undefined;
   /** The `x-replica` response header, when headers came. */
   readonly header: string | undefined;
-  /** The status the client saw, when it failed. */
-  readonly error: { readonly code: number; readonly details: string } | undefined;
+  /** The status the client saw (a gRPC code, an HTTP status or an error code), when it failed. */
+  readonly error: { readonly code: number | string; readonly details: string } | undefined;
 }
+
+/** What one call of a `send` function ended with. */
+export type SendResult =
+  | { readonly replica: string; readonly header: string | undefined }
+  | { readonly error: { readonly code: number | string; readonly details: string } };
+
+/** Makes call number `seq` with a deadline of `deadlineMs`; never rejects. */
+export type Send = (seq: number, deadlineMs: number) => Promise<SendResult>;
 
 export interface UnaryTrafficOptions {
   /** Gaps between call starts, ms, used in turn. Default 20, 35, 50, 25, 45, 30, 40. */
@@ -40,7 +49,7 @@ export interface UnaryTrafficOptions {
 const replyPattern = /^Hello \S+ from (\S+)$/;
 
 export class UnaryTraffic {
-  readonly #client: GreeterClient;
+  readonly #send: Send;
   readonly #gaps: readonly number[];
   readonly #deadlineMs: number;
   readonly #records: CallRecord[] = [];
@@ -49,8 +58,8 @@ export class UnaryTraffic {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
 
-  constructor(client: GreeterClient, options: UnaryTrafficOptions = {}) {
-    this.#client = client;
+  constructor(client: GreeterClient | Send, options: UnaryTrafficOptions = {}) {
+    this.#send = typeof client === 'function' ? client : sayHelloSender(client);
     this.#gaps = options.gapsMs ?? [20, 35, 50, 25, 45, 30, 40];
     this.#deadlineMs = options.deadlineMs ?? 2_000;
   }
@@ -119,36 +128,22 @@ export class UnaryTraffic {
 
   #next(): void {
     if (!this.#running) return;
-    this.#send();
+    this.#sendNext();
     const gap = this.#gaps[this.#started % this.#gaps.length]!;
     this.#timer = setTimeout(() => this.#next(), gap);
   }
 
-  #send(): void {
+  #sendNext(): void {
     const seq = this.#started++;
     const startedAt = performance.now();
-    let header: string | undefined;
-    const done = new Promise<void>((resolve) => {
-      const call = this.#client.sayHello(
-        { name: `c${seq}` },
-        { deadline: Date.now() + this.#deadlineMs },
-        (error, reply) => {
-          const endedAt = performance.now();
-          const match = reply ? replyPattern.exec(reply.message) : null;
-          this.#records.push({
-            seq,
-            startedAt,
-            endedAt,
-            replica: error ? undefined : (match?.[1] ?? `unparsed: ${reply?.message}`),
-            header,
-            error: error ? { code: error.code, details: error.details } : undefined,
-          });
-          resolve();
-        },
-      );
-      call.on('metadata', (metadata: grpc.Metadata) => {
-        const value = metadata.get('x-replica')[0];
-        header = value === undefined ? undefined : String(value);
+    const done = this.#send(seq, this.#deadlineMs).then((result) => {
+      this.#records.push({
+        seq,
+        startedAt,
+        endedAt: performance.now(),
+        replica: 'replica' in result ? result.replica : undefined,
+        header: 'replica' in result ? result.header : undefined,
+        error: 'error' in result ? result.error : undefined,
       });
     });
     this.#inflight.add(done);
@@ -156,10 +151,34 @@ export class UnaryTraffic {
   }
 }
 
+/** SayHello calls through a generated greeter client. */
+function sayHelloSender(client: GreeterClient): Send {
+  return (seq, deadlineMs) =>
+    new Promise((resolve) => {
+      let header: string | undefined;
+      const call = client.sayHello(
+        { name: `c${seq}` },
+        { deadline: Date.now() + deadlineMs },
+        (error, reply) => {
+          if (error) {
+            resolve({ error: { code: error.code, details: error.details } });
+            return;
+          }
+          const match = replyPattern.exec(reply!.message);
+          resolve({ replica: match?.[1] ?? `unparsed: ${reply!.message}`, header });
+        },
+      );
+      call.on('metadata', (metadata: grpc.Metadata) => {
+        const value = metadata.get('x-replica')[0];
+        header = value === undefined ? undefined : String(value);
+      });
+    });
+}
+
 /** A readable summary of failed calls, for assertion messages. */
 export function describeFailures(records: readonly CallRecord[]): string[] {
   return records.map(
     (r) =>
-      `#${r.seq} after ${Math.round(r.endedAt - r.startedAt)} ms: ${grpc.status[r.error!.code]} ${r.error!.details}`,
+      `#${r.seq} after ${Math.round(r.endedAt - r.startedAt)} ms: ${typeof r.error!.code === 'number' && r.error!.code < 17 ? grpc.status[r.error!.code] : r.error!.code} ${r.error!.details}`,
   );
 }
