@@ -28,6 +28,7 @@ import type { HelloReply as GreeterReply, HelloRequest } from './failover-greete
 import { startGrpcServer } from './grpc-server.js';
 import { NiceGreeterDefinition, niceGreeterGrpcJsService } from './nice-greeter.js';
 import type { HelloReply as NiceReply } from './nice-greeter.js';
+import { sleep as coreSleep, systemClock } from '@detour/core';
 
 /** The method the grpc-js client calls. */
 export const contractGrpcJsMethod = '/helloworld.Greeter/SayHello';
@@ -137,17 +138,9 @@ function describeGrpcError(error: unknown): ContractErrorDescription {
   return { kind: (typeof code === 'number' && kinds[code]) || 'other' };
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts; never rejects (the suite's contract). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    if (signal?.aborted) done();
-    else signal?.addEventListener('abort', done, { once: true });
-  });
+  return coreSleep(systemClock, ms, signal).catch(() => undefined);
 }
 
 /**
