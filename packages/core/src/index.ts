@@ -8,7 +8,7 @@
 export { Pool, createPool } from './pool.js';
 export type { PickOptions } from './pool.js';
 export type { PoolOptions, HealthOptions, StatsOptions } from './pool-options.js';
-export { maxDetectors, poolOptionKeys } from './pool-options.js';
+export { defaultDetectors, maxDetectors, poolOptionKeys } from './pool-options.js';
 export type { PoolEvents, PoolEventName } from './pool-events.js';
 export type { Listener } from './events.js';
 export type { PoolSnapshot, EndpointSnapshot } from './health/snapshot.js';

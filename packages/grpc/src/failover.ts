@@ -16,15 +16,8 @@
  *     failover.clientOptions());
  */
 import type { CallInvocationTransformer, ClientOptions } from '@grpc/grpc-js';
-import {
-  DetourError,
-  consecutiveFailures,
-  createPool,
-  heartbeat,
-  latencyOutlier,
-  outlierDetection,
-} from '@detour/core';
-import type { Detector, Pool, PoolOptions } from '@detour/core';
+import { DetourError, createPool, defaultDetectors, heartbeat } from '@detour/core';
+import type { Pool, PoolOptions } from '@detour/core';
 import type { CallHost } from './channel/call-host.js';
 import { DetourChannel } from './channel/detour-channel.js';
 import { EndpointChannels } from './channel/endpoint-channels.js';
@@ -116,14 +109,6 @@ export class GrpcFailover {
     this.#channels.close();
     this.#health?.close();
   }
-}
-
-/**
- * Core's default detectors (`defaultDetectors()` in core's pool options, which `@detour/core`
- * does not export): what a pool without `detectors` gets.
- */
-function defaultDetectors(): Detector[] {
-  return [consecutiveFailures(), outlierDetection(), latencyOutlier()];
 }
 
 /**

@@ -13,19 +13,11 @@
  *   const api = createFetch({ endpoints: ['http://10.0.0.1:8080', 'http://10.0.0.2:8080'] });
  *   const response = await api('/hello?name=world');
  */
-import {
-  CallFailedError,
-  consecutiveFailures,
-  createPool,
-  heartbeat,
-  latencyOutlier,
-  outlierDetection,
-} from '@detour/core';
+import { CallFailedError, createPool, defaultDetectors, heartbeat } from '@detour/core';
 import type {
   AttemptContext,
   Classification,
   Classifier,
-  Detector,
   Endpoint,
   ExecuteOptions,
   Pool,
@@ -72,11 +64,6 @@ const passThrough = [
   'referrerPolicy',
   'dispatcher',
 ] as const;
-
-/** Core's default detectors: what a pool made without `detectors` gets. */
-function defaultDetectors(): Detector[] {
-  return [consecutiveFailures(), outlierDetection(), latencyOutlier()];
-}
 
 function discard(response: Response | undefined): void {
   response?.body?.cancel().catch(() => undefined);
@@ -212,7 +199,6 @@ class FetchCall {
   readonly #body: RequestBody;
   /** The latest response that failed (a 503…): returned if the call ends on it. */
   #failedResponse: Response | undefined;
-  #lastFailedWithResponse = false;
   /** A retryable failure that was not retried because the body could not be sent again. */
   #blocked: Classification | undefined;
 
@@ -243,7 +229,6 @@ class FetchCall {
   readonly classify: Classifier<Response> = (result) => {
     let c = this.#options.classifier(result);
     if (c.type === 'failure') {
-      this.#lastFailedWithResponse = result.ok;
       if (result.ok) {
         if (this.#failedResponse !== result.value) discard(this.#failedResponse);
         this.#failedResponse = result.value;
@@ -273,9 +258,10 @@ class FetchCall {
     }
     if (error instanceof CallFailedError) {
       // The call ended on a response (a 503 after every retry, a 500): the caller gets it, as
-      // from fetch. (Not when a later attempt timed out: core judged that one itself.)
+      // from fetch. Not when a later attempt failed otherwise (a network error or a timeout has
+      // a code that is a string, not a status).
       const last = error.attempts.filter((a) => a.outcome !== 'cancelled').at(-1);
-      if (response && this.#lastFailedWithResponse && last?.code === response.status) {
+      if (response && last?.code === response.status) {
         return response;
       }
       discard(response);
