@@ -3,18 +3,22 @@
  * failure: a bad disk, a noisy neighbour, a GC spiral), which error-based detectors never see.
  *
  * Algorithm: every `intervalMs` (a clock timer, re-armed each sweep), take the non-draining
- * endpoints that had at least `requestVolume` outcomes since the previous sweep and have a
- * latency estimate (`ewmaLatencyMs`, the record's time-decayed EWMA, not NaN). If there are at
- * least `minimumHosts` of them, each one is compared with the median EWMA of the *other*
- * qualifying endpoints (so an outlier never drags its own reference up), and ejected
+ * endpoints that had at least `requestVolume` outcomes since the previous sweep, and give each
+ * the mean latency of those outcomes without the slowest one. If there are at least
+ * `minimumHosts` of them, each one is compared with the median of the *other* qualifying
+ * endpoints' latencies (so an outlier never drags its own reference up), and ejected
  * (`host.eject`, fault kind `error`, code `latency-outlier`) when both
  *
- * - its EWMA is more than `factor` × that median, and
+ * - its latency is more than `factor` × that median, and
  * - it exceeds that median by at least `minimumLatencyMs`
  *
  * hold. The absolute margin keeps fast services stable: 0.3 ms against 0.1 ms is three times
- * slower but not worth an ejection. Counting outcomes per interval ignores idle or ejected
- * endpoints, whose EWMA is stale.
+ * slower but not worth an ejection. Only the interval's own outcomes count, so idle or ejected
+ * endpoints are not judged on stale numbers. Leaving out the slowest outcome keeps one slow call
+ * (the first on a new connection, a GC pause) from making an outlier: a replica that is really
+ * slow is slow on every call. (Judging the record's time-decayed EWMA instead ejected healthy
+ * replicas on warm-up: the EWMA remembers a single 100 ms first call for seconds, and at 1 s
+ * decay it still weighs about a third after one interval.)
  *
  * Defaults and why:
  * - `factor` 3: a replica three times slower than the median of its peers is far outside normal
@@ -33,6 +37,7 @@
  */
 import type { Detector, DetectorHost, DetectorInstance } from '../detector.js';
 import type { EndpointRecord } from '../health/endpoint-record.js';
+import type { Outcome } from '../outcome.js';
 import * as v from '../validate.js';
 import { sweepCounts } from './sweep.js';
 
@@ -63,12 +68,14 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
   return Object.freeze({
     name: 'latency-outlier',
     attach(host: DetectorHost): DetectorInstance {
-      const sweep = (interval: ReadonlyMap<EndpointRecord, number>): void => {
+      const sweep = (interval: ReadonlyMap<EndpointRecord, IntervalLatency>): void => {
         const judged: { record: EndpointRecord; latency: number }[] = [];
         for (const record of host.members()) {
           if (record.status === 'draining') continue;
-          const latency = record.ewmaLatencyMs;
-          if ((interval.get(record) ?? 0) < requestVolume || Number.isNaN(latency)) continue;
+          const stats = interval.get(record);
+          if (stats === undefined || stats.count < requestVolume) continue;
+          const latency =
+            stats.count === 1 ? stats.sum : (stats.sum - stats.max) / (stats.count - 1);
           judged.push({ record, latency });
         }
         if (judged.length < minimumHosts) return;
@@ -88,9 +95,26 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
         }
       };
 
-      return sweepCounts<number>(host, intervalMs, (count) => (count ?? 0) + 1, sweep);
+      return sweepCounts<IntervalLatency>(host, intervalMs, addLatency, sweep);
     },
   });
+}
+
+/** An endpoint's outcomes in the current interval: how many, their latencies' sum and maximum. */
+interface IntervalLatency {
+  count: number;
+  sum: number;
+  max: number;
+}
+
+function addLatency(stats: IntervalLatency | undefined, outcome: Outcome): IntervalLatency {
+  const latency = outcome.latencyMs;
+  if (!Number.isFinite(latency)) return stats ?? { count: 0, sum: 0, max: 0 };
+  if (stats === undefined) return { count: 1, sum: latency, max: latency };
+  stats.count++;
+  stats.sum += latency;
+  if (latency > stats.max) stats.max = latency;
+  return stats;
 }
 
 /** Median of ascending `sorted` without its element at `skip` (length ≥ 2), in O(1). */
