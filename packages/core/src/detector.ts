@@ -38,6 +38,13 @@ export interface DetectorHost {
   release(record: EndpointRecord): void;
   /** Whether this detector holds the endpoint. */
   holding(record: EndpointRecord): boolean;
+  /**
+   * Ends a timed ejection early: the endpoint starts probing at once (its trial calls decide).
+   * Nothing happens unless it is ejected and no detector holds it. For evidence that it has
+   * recovered, such as passing active health checks (Envoy's
+   * `successful_active_health_check_uneject_host`).
+   */
+  endEjection(record: EndpointRecord): void;
   /** Reports a probe result: emits the `probe-result` event and, if successful, a heartbeat to every detector. */
   probed(record: EndpointRecord, result: ProbeResult): void;
 }

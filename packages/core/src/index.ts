@@ -109,6 +109,7 @@ export type {
   LatencyOutlierOptions,
   HeartbeatOptions,
   HeartbeatProbe,
+  ProbeContext,
   PhiAccrualOptions,
   MetricThresholdsOptions,
   MetricReader,

@@ -46,6 +46,31 @@ function picks(pool: Pool, n: number): Record<string, number> {
 }
 
 describe('health state machine', () => {
+  it('endEjection() starts probing a timed ejection at once, never a hold or a healthy endpoint', () => {
+    const { clock, manual, pool } = setup(['a', 'b', 'c']);
+    const changes: string[] = [];
+    pool.on('state-change', (e) =>
+      changes.push(`${e.endpoint.id}:${e.from}->${e.to} ${e.detector ?? ''}`),
+    );
+    manual.eject('a');
+    clock.advance(1000);
+    manual.endEjection('a');
+    expect(pool.get('a')!.status).toBe('probing');
+    clock.advance(10_000); // the cancelled ejection timer changes nothing
+    expect(pool.get('a')!.status).toBe('probing');
+
+    manual.hold('b');
+    manual.endEjection('b');
+    expect(pool.get('b')!.status).toBe('ejected');
+    manual.endEjection('c');
+    expect(pool.get('c')!.status).toBe('healthy');
+    expect(changes).toEqual([
+      'a:healthy->ejected manual',
+      'a:ejected->probing manual',
+      'b:healthy->ejected manual',
+    ]);
+  });
+
   it('ejects, probes after the ejection time, and restores after the trial calls', () => {
     const { clock, manual, pool } = setup(['a', 'b', 'c']);
     const events: string[] = [];

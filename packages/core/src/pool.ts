@@ -407,6 +407,9 @@ export class Pool {
         if (!this.#closed) this.#machine.release(record, bit, name);
       },
       holding: (record) => (record.holds & bit) !== 0,
+      endEjection: (record) => {
+        if (!this.#closed) this.#machine.endEjection(record, name);
+      },
       probed: (record, result) => this.#onProbe(record, name, result),
     };
   }

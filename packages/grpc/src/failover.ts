@@ -126,9 +126,9 @@ function createHealthCheckedPool(resolved: ResolvedFailoverOptions): {
   // heartbeat's first probe runs on a timer, never during createPool.
   let health: GrpcHealthProbe | undefined;
   const detector = heartbeat({
-    probe: (endpoint, signal) =>
+    probe: (endpoint, signal, context) =>
       health
-        ? health.probe(endpoint, signal)
+        ? health.probe(endpoint, signal, context)
         : Promise.reject(new DetourError('DETOUR_PROBE_CLOSED', 'The health probe is not ready')),
     intervalMs: settings.intervalMs,
     timeoutMs: settings.timeoutMs,

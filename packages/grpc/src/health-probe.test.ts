@@ -236,6 +236,25 @@ describe('grpcHealthProbe', () => {
     expect(server.watches()).toBe(1);
   });
 
+  it('a suspect endpoint (a call to it timed out) gets a Check, not the Watch’s answer', async () => {
+    const server = await healthServer();
+    const health = healthProbe();
+    const target = endpoint(server.address);
+    await untilAnsweredByWatch(health, target);
+    const checks = server.checks();
+    const suspect = (await health.probe(target, AbortSignal.timeout(2000), {
+      suspect: true,
+    })) as ProbeResult;
+    expect(suspect).toMatchObject({ healthy: true });
+    expect(server.checks()).toBe(checks + 1);
+    // Not suspect: answered by the Watch again.
+    expect(await health.probe(target, AbortSignal.timeout(2000), { suspect: false })).toEqual({
+      healthy: true,
+      latencyMs: 0,
+    });
+    expect(server.checks()).toBe(checks + 1);
+  });
+
   it('rejects with the signal’s reason when it aborts, and drops the Watch', async () => {
     const server = await healthServer({ hangChecks: true });
     const health = healthProbe({ watchMaxAgeMs: 0 });

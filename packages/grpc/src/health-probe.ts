@@ -7,7 +7,8 @@
  * `useWatch`, one `Watch` stream that remembers the latest status the server pushed. Each call
  * of the probe (the heartbeat detector calls it every interval):
  * - answers at once from the Watch when a status has arrived on an open stream and was
- *   confirmed (by a Watch message or a Check) within `watchMaxAgeMs`;
+ *   confirmed (by a Watch message or a Check) within `watchMaxAgeMs`, unless the heartbeat says
+ *   the endpoint is suspect (`context.suspect`: a call to it timed out since the last probe);
  * - otherwise sends a `Check` that stops when the probe's `signal` aborts. A Check that gets no
  *   answer from the health service (timeout, UNAVAILABLE…) also cancels the Watch: its
  *   connection is suspect, and the next probe opens a new one.
@@ -278,14 +279,15 @@ export function grpcHealthProbe(options: GrpcHealthProbeOptions = {}): GrpcHealt
     state.client.close();
   };
 
-  const probe: HeartbeatProbe = (endpoint, signal) => {
+  const probe: HeartbeatProbe = (endpoint, signal, context) => {
     if (closed) return Promise.reject(endedError(true));
     if (signal.aborted) return Promise.reject(signal.reason as Error);
     try {
       const state = stateFor(endpoint);
       if (useWatch && !state.watchUnsupported) {
         const watch = state.watch ?? openWatch(state);
-        if (watch.status !== undefined && clock.now() - watch.confirmedAt <= watchMaxAgeMs) {
+        const fresh = clock.now() - watch.confirmedAt <= watchMaxAgeMs;
+        if (watch.status !== undefined && fresh && context?.suspect !== true) {
           return Promise.resolve(servingResult(watch.status, 0, service));
         }
       }

@@ -17,6 +17,15 @@ export interface EndpointWork {
   readonly onResult: (result: PeriodicResult<unknown>) => void;
 }
 
+/** The detector instance's hooks, and a way to run one endpoint's task early. */
+export interface EndpointTasks extends DetectorInstance {
+  onAdded(record: EndpointRecord): void;
+  onRemoved(record: EndpointRecord): void;
+  close(): void;
+  /** `PeriodicTask.runSoon()` of the endpoint's task, if it has one. */
+  runSoon(record: EndpointRecord): void;
+}
+
 /**
  * Runs `work(record, current)` on `schedule` for every endpoint of `host`, and returns the
  * instance's `onAdded`, `onRemoved` and `close`. `current()` tells whether the endpoint's task
@@ -27,7 +36,7 @@ export function periodicTaskPerEndpoint(
   host: DetectorHost,
   schedule: PeriodicSchedule,
   work: (record: EndpointRecord, current: () => boolean) => EndpointWork,
-): DetectorInstance {
+): EndpointTasks {
   const tasks = new Map<EndpointRecord, PeriodicTask<unknown>>();
   let closed = false;
 
@@ -60,6 +69,9 @@ export function periodicTaskPerEndpoint(
       closed = true;
       for (const task of tasks.values()) task.stop();
       tasks.clear();
+    },
+    runSoon(record: EndpointRecord): void {
+      tasks.get(record)?.runSoon();
     },
   };
 }

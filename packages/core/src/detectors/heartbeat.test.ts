@@ -12,6 +12,7 @@ interface Call {
   readonly id: string;
   readonly at: number;
   readonly signal: AbortSignal;
+  readonly suspect: boolean;
 }
 
 /**
@@ -21,8 +22,8 @@ interface Call {
 function scriptedProbe(clock: ManualClock) {
   const answers = new Map<string, boolean | ProbeResult | Error | 'hang'>();
   const calls: Call[] = [];
-  const probe: HeartbeatProbe = (endpoint, signal) => {
-    calls.push({ id: endpoint.id, at: clock.now(), signal });
+  const probe: HeartbeatProbe = (endpoint, signal, context) => {
+    calls.push({ id: endpoint.id, at: clock.now(), signal, suspect: context?.suspect ?? false });
     const answer = answers.get(endpoint.id) ?? true;
     if (answer === 'hang') return new Promise(() => {});
     if (answer instanceof Error) return Promise.reject(answer);
@@ -209,6 +210,90 @@ describe('heartbeat', () => {
     expect(results('b:1')[0]).toMatchObject({ healthy: false, code: 'invalid-result' });
   });
 
+  it('probes at once, as suspect, after a call to the endpoint timed out', async () => {
+    const { clock, t, detector, calls } = setup({}, ['a:1']);
+    await settle(clock);
+    await clock.advanceAsync(1300);
+    // 300 ms after the probe of 1000: too soon, but the probe of 2000 is told.
+    t.feed(detector, 'a:1', { kind: 'timeout', latencyMs: 300 });
+    await clock.advanceAsync(1300);
+    // 600 ms after the probe of 2000: at once.
+    t.feed(detector, 'a:1', { kind: 'timeout', latencyMs: 300 });
+    await flushMicrotasks();
+    t.feed(detector, 'a:1', { kind: 'timeout', latencyMs: 300 }); // right after it: no
+    await clock.advanceAsync(1000);
+    expect(calls.map((c) => `${c.at}${c.suspect ? ' suspect' : ''}`)).toEqual([
+      '0',
+      '1000',
+      '2000 suspect',
+      '2600 suspect',
+      '3600 suspect',
+    ]);
+  });
+
+  it('does not probe early after other outcomes, for a held endpoint, or with probeOnTimeout false', async () => {
+    const early = async (
+      options: Omit<HeartbeatOptions, 'probe'>,
+      outcome: 'timeout' | 'error',
+      held = false,
+    ) => {
+      const { clock, t, detector, calls, answers } = setup(options, ['a:1']);
+      if (held) answers.set('a:1', false);
+      await settle(clock);
+      await clock.advanceAsync(1000);
+      expect(t.held.has('a:1')).toBe(held);
+      await clock.advanceAsync(700);
+      t.feed(detector, 'a:1', { kind: outcome, latencyMs: 300 });
+      await flushMicrotasks();
+      return calls.map((c) => c.at);
+    };
+    expect(await early({}, 'error')).toEqual([0, 1000]);
+    expect(await early({}, 'timeout', true)).toEqual([0, 1000]);
+    expect(await early({ probeOnTimeout: false }, 'timeout')).toEqual([0, 1000]);
+    expect(await early({}, 'timeout')).toEqual([0, 1000, 1700]);
+  });
+
+  it('ends another detector’s timed ejection after healthyThreshold healthy probes since it', async () => {
+    const { clock, t, answers } = setup({}, ['a:1']);
+    await settle(clock);
+    answers.set('a:1', false);
+    await clock.advanceAsync(1000); // one failed probe: not held (threshold 2)
+    expect(t.held.has('a:1')).toBe(false);
+    t.host.eject(t.record('a:1'), { kind: 'error' }); // say, consecutive failures
+    answers.set('a:1', true);
+    await clock.advanceAsync(1000); // 2000: healthy, 1 since the ejection
+    expect(t.record('a:1').status).toBe('ejected');
+    answers.set('a:1', false);
+    await clock.advanceAsync(1000); // 3000: unhealthy, the streak starts again
+    answers.set('a:1', true);
+    await clock.advanceAsync(1000); // 4000: 1
+    expect(t.record('a:1').status).toBe('ejected');
+    await clock.advanceAsync(1000); // 5000: 2
+    expect(t.record('a:1').status).toBe('probing');
+    expect(t.endedEjections).toEqual([{ id: 'a:1', detector: 'heartbeat' }]);
+  });
+
+  it('does not end ejections with endEjections false, nor its own hold that way', async () => {
+    const off = setup({ endEjections: false }, ['a:1']);
+    await settle(off.clock);
+    off.t.host.eject(off.t.record('a:1'), { kind: 'error' });
+    await off.clock.advanceAsync(3000);
+    expect(off.t.record('a:1').status).toBe('ejected');
+    expect(off.t.endedEjections).toEqual([]);
+
+    // Held by the heartbeat: released by its healthy probes, not through endEjection.
+    const own = setup({}, ['a:1']);
+    own.answers.set('a:1', false);
+    await settle(own.clock);
+    await own.clock.advanceAsync(1000);
+    expect(own.t.held.has('a:1')).toBe(true);
+    own.answers.set('a:1', true);
+    await own.clock.advanceAsync(2000);
+    expect(own.t.record('a:1').status).toBe('probing');
+    expect(own.t.releases).toEqual([{ id: 'a:1', detector: 'heartbeat' }]);
+    expect(own.t.endedEjections).toEqual([]);
+  });
+
   it('stops probing a removed endpoint and aborts its probe', async () => {
     const { clock, t, calls, answers } = setup({ timeoutMs: 800 });
     answers.set('a:1', 'hang');
@@ -299,6 +384,8 @@ describe('heartbeat', () => {
     ['heartbeat.jitterPercent', { jitterPercent: 101 }, '101'],
     ['heartbeat.jitterPercent', { jitterPercent: -10 }, '-10'],
     ['heartbeat.initialDelayMs', { initialDelayMs: -5 }, '-5'],
+    ['heartbeat.probeOnTimeout', { probeOnTimeout: 'yes' }, '"yes"'],
+    ['heartbeat.endEjections', { endEjections: 1 }, '1'],
     ['heartbeat.interval', { interval: 1000 }, '1000'],
   ])('rejects %s in %j', (option, options, shown) => {
     const probe = () => Promise.resolve(true);

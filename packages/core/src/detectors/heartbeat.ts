@@ -15,6 +15,15 @@
  *   into heartbeats for the other detectors (`phiAccrual`).
  * - `unhealthyThreshold` unhealthy results in a row → `host.hold(record, { kind: 'probe-failed' })`;
  *   while held, `healthyThreshold` healthy results in a row → `host.release(record)`.
+ * - A call to the endpoint that times out (outcome kind `timeout`) while it is not held makes its
+ *   next probe run at once (`probeOnTimeout`; not while a probe is in flight, nor within half an
+ *   interval of the previous one) and tells the probe `context.suspect`, so that a probe that
+ *   answers from a cache checks afresh. A frozen server thus misses its first check within
+ *   about `timeoutMs` of the call's timeout, not an interval later.
+ * - An endpoint ejected for a time (by any detector, not held) whose next `healthyThreshold`
+ *   probes in a row are healthy starts probing at once (`endEjections`, as Envoy's
+ *   `successful_active_health_check_uneject_host`): a replica that restarted within a second
+ *   gets its trial calls as soon as its health checks pass, not when a 5 s ejection runs out.
  * - Draining endpoints are not probed; `onRemoved` stops the endpoint's loop and aborts its probe;
  *   `close()` stops all of them. Nothing is reported after either.
  *
@@ -39,6 +48,7 @@
  */
 import type { Detector, DetectorHost, DetectorInstance, ProbeResult } from '../detector.js';
 import type { Endpoint } from '../endpoint.js';
+import type { EndpointRecord } from '../health/endpoint-record.js';
 import { DetourConfigError, describeValue } from '../errors.js';
 import * as v from '../validate.js';
 import { periodicTaskPerEndpoint } from './endpoint-tasks.js';
@@ -53,7 +63,17 @@ import { parseSchedule } from './periodic-task.js';
 export type HeartbeatProbe = (
   endpoint: Endpoint,
   signal: AbortSignal,
+  context?: ProbeContext,
 ) => Promise<boolean | ProbeResult>;
+
+/** What the detector tells a probe besides the endpoint. */
+export interface ProbeContext {
+  /**
+   * A call to the endpoint timed out since its previous probe: answer from a fresh check, not
+   * from anything cached (the gRPC probe's Watch stream can say SERVING for a frozen server).
+   */
+  readonly suspect: boolean;
+}
 
 export interface HeartbeatOptions {
   /** The health check, supplied by the adapter. Required. */
@@ -70,6 +90,18 @@ export interface HeartbeatOptions {
   readonly jitterPercent?: number;
   /** Delay of each endpoint's first probe, ms (≥ 0). Default: random within the first interval. */
   readonly initialDelayMs?: number;
+  /**
+   * When a call to an endpoint times out, probe it at once (unless a probe is in flight or one
+   * started less than half an interval ago), with `context.suspect` true. Default true.
+   */
+  readonly probeOnTimeout?: boolean;
+  /**
+   * End an endpoint's timed ejection (by any detector) after `healthyThreshold` healthy probes
+   * in a row since it was ejected: it starts probing with trial calls instead of waiting out the
+   * ejection. Envoy's `successful_active_health_check_uneject_host` (default true there too).
+   * Default true.
+   */
+  readonly endEjections?: boolean;
 }
 
 const optionKeys = [
@@ -80,6 +112,8 @@ const optionKeys = [
   'unhealthyThreshold',
   'jitterPercent',
   'initialDelayMs',
+  'probeOnTimeout',
+  'endEjections',
 ];
 
 export function heartbeat(options: HeartbeatOptions): Detector {
@@ -98,14 +132,20 @@ export function heartbeat(options: HeartbeatOptions): Detector {
     1,
   );
 
+  const probeOnTimeout = v.boolean(`${path}.probeOnTimeout`, options.probeOnTimeout, true);
+  const endEjections = v.boolean(`${path}.endEjections`, options.endEjections, true);
+
   return Object.freeze({
     name: 'heartbeat',
     attach(host: DetectorHost): DetectorInstance {
-      return periodicTaskPerEndpoint(host, schedule, (record, current) => {
+      const suspects = new Set<EndpointRecord>();
+      /** Healthy probes in a row of each endpoint ejected (timed) since its ejection. */
+      const sinceEjected = new Map<EndpointRecord, number>();
+      const tasks = periodicTaskPerEndpoint(host, schedule, (record, current) => {
         let healthy = 0;
         let unhealthy = 0;
         return {
-          run: (signal) => probe(record.endpoint, signal),
+          run: (signal) => probe(record.endpoint, signal, { suspect: suspects.delete(record) }),
           onResult: (outcome) => {
             const result = toProbeResult(outcome);
             host.probed(record, result);
@@ -114,8 +154,17 @@ export function heartbeat(options: HeartbeatOptions): Detector {
               unhealthy = 0;
               healthy++;
               if (healthy >= healthyThreshold && host.holding(record)) host.release(record);
+              const streak = sinceEjected.get(record);
+              if (streak !== undefined) {
+                if (streak + 1 < healthyThreshold) sinceEjected.set(record, streak + 1);
+                else {
+                  sinceEjected.delete(record);
+                  host.endEjection(record);
+                }
+              }
             } else {
               healthy = 0;
+              if (sinceEjected.has(record)) sinceEjected.set(record, 0);
               unhealthy++;
               if (unhealthy >= unhealthyThreshold && !host.holding(record)) {
                 host.hold(record, {
@@ -128,6 +177,29 @@ export function heartbeat(options: HeartbeatOptions): Detector {
           },
         };
       });
+      return {
+        onAdded: (record) => tasks.onAdded(record),
+        onRemoved(record): void {
+          suspects.delete(record);
+          sinceEjected.delete(record);
+          tasks.onRemoved(record);
+        },
+        close(): void {
+          suspects.clear();
+          sinceEjected.clear();
+          tasks.close();
+        },
+        onOutcome(record, outcome): void {
+          if (!probeOnTimeout || outcome.kind !== 'timeout' || host.holding(record)) return;
+          suspects.add(record);
+          tasks.runSoon(record);
+        },
+        onStatusChange(record): void {
+          if (endEjections && record.status === 'ejected' && !host.holding(record)) {
+            sinceEjected.set(record, 0);
+          } else sinceEjected.delete(record);
+        },
+      };
     },
   });
 }

@@ -14,7 +14,7 @@ export type {
 export { latencyOutlier } from './latency-outlier.js';
 export type { LatencyOutlierOptions } from './latency-outlier.js';
 export { heartbeat } from './heartbeat.js';
-export type { HeartbeatOptions, HeartbeatProbe } from './heartbeat.js';
+export type { HeartbeatOptions, HeartbeatProbe, ProbeContext } from './heartbeat.js';
 export { phiAccrual, phi } from './phi-accrual.js';
 export type { PhiAccrualOptions } from './phi-accrual.js';
 export { metricThresholds } from './metric-thresholds.js';

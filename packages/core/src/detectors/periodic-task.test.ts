@@ -84,6 +84,52 @@ describe('PeriodicTask', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('runSoon() runs at once and the loop goes on from there', async () => {
+    const starts: number[] = [];
+    const { clock, task } = setup({}, () => starts.push(clock.now()));
+    task.start();
+    await clock.advanceAsync(1700, 100);
+    task.runSoon();
+    await clock.advanceAsync(1300, 100);
+    expect(starts).toEqual([0, 1000, 1700, 2700]);
+  });
+
+  it('runSoon() does nothing within half an interval of the last start, while busy or stopped', async () => {
+    const starts: number[] = [];
+    let settle = (): void => {};
+    const { clock, task } = setup({ timeoutMs: 900 }, () => {
+      starts.push(clock.now());
+      return new Promise<number>((resolve) => (settle = () => resolve(1)));
+    });
+    const step = async (ms: number): Promise<void> => {
+      clock.advance(ms);
+      await flushMicrotasks();
+    };
+    task.runSoon(); // not started
+    await step(0);
+    expect(starts).toEqual([]);
+    task.start();
+    await step(0);
+    expect(starts).toEqual([0]);
+    await step(600);
+    task.runSoon(); // the run of 0 is still in flight
+    expect(starts).toEqual([0]);
+    settle();
+    await step(0);
+    await step(400); // the tick of 1000
+    settle();
+    await step(400);
+    task.runSoon(); // 1400: 400 ms after the last start
+    expect(starts).toEqual([0, 1000]);
+    await step(100);
+    task.runSoon(); // 1500: half an interval after it
+    expect(starts).toEqual([0, 1000, 1500]);
+    task.stop();
+    await step(600);
+    task.runSoon();
+    expect(starts).toEqual([0, 1000, 1500]);
+  });
+
   it('stop() aborts the run in flight and reports nothing more', async () => {
     let signal: AbortSignal | undefined;
     let settle: (value: number) => void = () => {};

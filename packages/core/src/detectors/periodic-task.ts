@@ -96,6 +96,7 @@ export class PeriodicTask<T> {
   #timer: Timer | undefined;
   #run: Run | undefined;
   #stopped = false;
+  #lastStartedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: PeriodicTaskOptions<T>) {
     this.#options = options;
@@ -112,6 +113,18 @@ export class PeriodicTask<T> {
     const { schedule, random, clock } = this.#options;
     const delay = schedule.initialDelayMs ?? random.next() * schedule.intervalMs;
     this.#timer = clock.setTimeout(this.#tick, delay);
+  }
+
+  /**
+   * Runs now instead of at the next tick, unless a run is in flight, the task is stopped or not
+   * started, or the last run started less than half an interval ago. The loop goes on from here.
+   */
+  runSoon(): void {
+    if (this.#stopped || !this.#timer || this.#run) return;
+    const now = this.#options.clock.now();
+    if (now - this.#lastStartedAt < this.#options.schedule.intervalMs / 2) return;
+    this.#timer.cancel();
+    this.#tick();
   }
 
   /** Cancels the timers and aborts the run in flight. Final. */
@@ -163,6 +176,7 @@ export class PeriodicTask<T> {
       timedOut: false,
     };
     this.#run = run;
+    this.#lastStartedAt = run.startedAt;
     run.timeout = clock.setTimeout(() => {
       run.timeout = undefined;
       run.timedOut = true;

@@ -78,6 +78,11 @@ export class HealthMachine {
     if (record.holds === 0 && record.status === 'ejected') this.#startProbing(record, detector);
   }
 
+  /** Ends a timed ejection now (probing starts); not for a held or a non-ejected endpoint. */
+  endEjection(record: EndpointRecord, detector: string): void {
+    if (record.holds === 0 && record.status === 'ejected') this.#startProbing(record, detector);
+  }
+
   /** Bookkeeping when an attempt starts on `record`. */
   attemptStarted(record: EndpointRecord): void {
     if (record.status === 'probing') record.trialsLeft--;

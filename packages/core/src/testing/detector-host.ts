@@ -70,6 +70,8 @@ export interface TestDetectorHost {
   readonly holds: Verdict[];
   /** Every `release` that took effect, in order. */
   readonly releases: { readonly id: string; readonly detector: string | undefined }[];
+  /** Every `endEjection` that took effect, in order. */
+  readonly endedEjections: { readonly id: string; readonly detector: string | undefined }[];
   /** Every `probed()` report, in order. */
   readonly probes: { readonly id: string; readonly result: ProbeResult }[];
   /** Set to true to make every `eject` refuse, as the pool does at its maximum ejected share. */
@@ -154,6 +156,11 @@ export function createTestDetectorHost(options: TestDetectorHostOptions): TestDe
       holding(record) {
         return holders.get(record)?.has(view) ?? false;
       },
+      endEjection(record) {
+        if (record.status !== 'ejected' || holders.has(record)) return;
+        t.endedEjections.push({ id: record.id, detector });
+        setStatus(record, 'probing');
+      },
       probed(record, result) {
         t.probes.push({ id: record.id, result });
         if (!result.healthy) return;
@@ -207,6 +214,7 @@ export function createTestDetectorHost(options: TestDetectorHostOptions): TestDe
     held: new Set(),
     holds: [],
     releases: [],
+    endedEjections: [],
     probes: [],
     refuseEject: false,
   };

@@ -11,6 +11,8 @@ export interface ManualDetector extends Detector {
   eject(id: string, fault?: Fault): boolean;
   hold(id: string, fault?: Fault): void;
   release(id: string): void;
+  /** Ends a timed ejection early (`DetectorHost.endEjection`). */
+  endEjection(id: string): void;
   /** Reports a probe result as an active detector would. */
   probed(id: string, result: ProbeResult): void;
   /** Outcomes the pool fed this detector, in order. */
@@ -45,6 +47,7 @@ export function manualDetector(name = 'manual'): ManualDetector {
     eject: (id, fault = defaultFault) => host!.eject(find(id), fault),
     hold: (id, fault = defaultFault) => host!.hold(find(id), fault),
     release: (id) => host!.release(find(id)),
+    endEjection: (id) => host!.endEjection(find(id)),
     probed: (id, result) => host!.probed(find(id), result),
   };
 }
