@@ -1,5 +1,6 @@
 /** The examples quoted in the READMEs run and do what the READMEs say. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,4 +45,22 @@ describe('examples', () => {
     expectFailover(out);
     expect(out).toMatch(/^Hello ada, grace from r[13]$/m);
   }, 20_000);
+
+  // Three real replica processes; a run takes about 7 s (the restarted primary is restored ~2 s
+  // after it answers again).
+  it('the README quotes sayhello-failover as it is', () => {
+    const code = readFileSync(resolve(root, 'examples/sayhello-failover.ts'), 'utf8');
+    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+    const body = code.slice(code.indexOf(' */\n') + 4).trimStart();
+    expect(readme).toContain(`\`\`\`ts\n${body}\`\`\``);
+  });
+
+  it('sayhello-failover fails over from the primary to the alternates and back', () => {
+    const out = run('examples/sayhello-failover.ts', 25_000);
+    expect(out).toMatch(/^primary up: 20 calls, answered by r1×20$/m);
+    expect(out).toMatch(/^primary down: \d+ calls, answered by r[23]×\d+( r[23]×\d+)?$/m);
+    expect(out).toMatch(/^primary restarted: \d+ calls, answered by /m);
+    expect(out).toMatch(/^primary back: 20 calls, answered by r1×20$/m);
+    expect(out).toMatch(/^0 failed$/m);
+  }, 30_000);
 });

@@ -1,0 +1,240 @@
+/**
+ * The demo's pure parts, without replicas: its command line, its fault schedule, and the
+ * numbers it computes from call records and pool state changes.
+ */
+import { describe, expect, it } from 'vitest';
+import { DemoUsageError, parseDemoArgs } from '../examples/demo/args.js';
+import { buckets, clientSummary, faultOutcome, quantile } from '../examples/demo/measure.js';
+import type { CallRecord, ClientRun } from '../examples/demo/measure.js';
+import type { FaultWindow } from '../examples/demo/model.js';
+import { planFaults } from '../examples/demo/schedule.js';
+
+describe('parseDemoArgs', () => {
+  it('has the documented defaults', () => {
+    expect(parseDemoArgs([])).toEqual({
+      durationS: 60,
+      replicas: 3,
+      rate: 50,
+      chaos: true,
+      faults: ['crash', 'freeze', 'slow', 'errors'],
+      out: undefined,
+      live: undefined,
+      help: false,
+    });
+  });
+
+  it('reads every option', () => {
+    expect(
+      parseDemoArgs([
+        '--duration',
+        '12.5',
+        '--replicas',
+        '4',
+        '--rate',
+        '200',
+        '--faults',
+        'freeze,crash',
+        '--out',
+        'x',
+        '--no-live',
+      ]),
+    ).toMatchObject({
+      durationS: 12.5,
+      replicas: 4,
+      rate: 200,
+      faults: ['freeze', 'crash'],
+      out: 'x',
+      live: false,
+    });
+    expect(parseDemoArgs(['--no-chaos', '--live', '-h'])).toMatchObject({
+      chaos: false,
+      faults: [],
+      live: true,
+      help: true,
+    });
+  });
+
+  it.each([
+    [['--duration', '2'], '--duration must be a number from 5 to 3600, got 2'],
+    [['--duration', 'abc'], '--duration must be a number from 5 to 3600, got abc'],
+    [['--replicas', '2.5'], '--replicas must be an integer from 2 to 9, got 2.5'],
+    [['--replicas', '10'], '--replicas must be an integer from 2 to 9, got 10'],
+    [['--rate', '0'], '--rate must be a number from 1 to 1000, got 0'],
+    [['--rate', ''], '--rate must be a number from 1 to 1000, got '],
+    [
+      ['--faults', 'crash,meteor'],
+      '--faults: "meteor" is not a fault; choose from crash, freeze, slow, errors',
+    ],
+    [['--faults', 'crash,crash'], '--faults names crash twice'],
+    [['--no-chaos', '--faults', 'crash'], '--faults crash cannot be combined with --no-chaos'],
+    [['--live', '--no-live'], '--live and --no-live cannot both be given'],
+    [['--out', ' '], '--out must name a folder, got " "'],
+    [['--speed', '3'], "Unknown option '--speed'"],
+  ])('rejects %j: %s', (argv, message) => {
+    expect(() => parseDemoArgs(argv)).toThrow(DemoUsageError);
+    expect(() => parseDemoArgs(argv)).toThrow(message);
+  });
+});
+
+describe('planFaults', () => {
+  it('plays the default schedule of the README at 60 s', () => {
+    expect(planFaults(60_000, 3, ['crash', 'freeze', 'slow', 'errors'])).toEqual([
+      { kind: 'crash', replica: 0, startMs: 6_000, endMs: 15_844 },
+      { kind: 'freeze', replica: 1, startMs: 20_063, endMs: 29_906 },
+      { kind: 'slow', replica: 2, startMs: 34_125, endMs: 40_031 },
+      { kind: 'errors', replica: 0, startMs: 42_563, endMs: 48_469 },
+    ]);
+  });
+
+  it('scales to the duration, keeps a calm start and end, and wraps replicas', () => {
+    const faults = planFaults(20_000, 2, ['crash', 'freeze', 'slow']);
+    expect(faults.map((f) => [f.kind, f.replica])).toEqual([
+      ['crash', 0],
+      ['freeze', 1],
+      ['slow', 0],
+    ]);
+    expect(faults[0]!.startMs).toBe(2_000);
+    for (const [i, f] of faults.entries()) {
+      expect(f.endMs).toBeGreaterThan(f.startMs);
+      if (i > 0) expect(f.startMs).toBeGreaterThan(faults[i - 1]!.endMs);
+    }
+    expect(faults.at(-1)!.endMs).toBeLessThanOrEqual(20_000 * 0.85);
+    expect(planFaults(20_000, 3, [])).toEqual([]);
+  });
+});
+
+const call = (startMs: number, latencyMs: number, replica?: string, code?: string): CallRecord => ({
+  startMs,
+  latencyMs,
+  replica,
+  code,
+});
+
+describe('the demo’s numbers', () => {
+  it('quantile() is the nearest rank', () => {
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2);
+    expect(quantile([1, 2, 3, 4], 0.99)).toBe(4);
+    expect(quantile([5], 0)).toBe(5);
+    expect(quantile([], 0.5)).toBeNaN();
+  });
+
+  it('buckets() groups calls by start time, with every replica as a key', () => {
+    const calls = [
+      call(100, 2, 'a'),
+      call(900, 4, 'b'),
+      call(1_100, 1000, undefined, 'X'),
+      call(5_000, 1, 'a'),
+    ];
+    expect(buckets(calls, ['a', 'b'], 1_000, 3_000)).toEqual([
+      { t: 0, calls: 2, failures: 0, p50Ms: 2, p99Ms: 4, maxMs: 4, byReplica: { a: 1, b: 1 } },
+      {
+        t: 1_000,
+        calls: 1,
+        failures: 1,
+        p50Ms: 1000,
+        p99Ms: 1000,
+        maxMs: 1000,
+        byReplica: { a: 0, b: 0 },
+      },
+      {
+        t: 2_000,
+        calls: 0,
+        failures: 0,
+        p50Ms: null,
+        p99Ms: null,
+        maxMs: null,
+        byReplica: { a: 0, b: 0 },
+      },
+    ]);
+  });
+
+  const fault: FaultWindow = {
+    kind: 'crash',
+    replica: 'a',
+    startMs: 1_000,
+    endMs: 3_000,
+    label: 'a killed',
+  };
+  const run = (overrides: Partial<ClientRun>): ClientRun => ({
+    name: 'detour-grpc-js',
+    label: 'detour + grpc-js',
+    transport: 'grpc',
+    detour: true,
+    calls: [],
+    stateChanges: [],
+    attempts: 0,
+    ...overrides,
+  });
+
+  it('faultOutcome() measures eject, restore and back from the pool’s changes and the calls', () => {
+    const outcome = faultOutcome(
+      run({
+        calls: [
+          call(500, 1, 'a'),
+          call(1_200, 300, undefined, 'X'),
+          call(3_100, 2, 'b'),
+          call(3_500, 5, 'a'),
+        ],
+        stateChanges: [
+          { atMs: 1_400, replica: 'a', from: 'healthy', to: 'ejected', detector: 'heartbeat' },
+          { atMs: 3_300, replica: 'a', from: 'ejected', to: 'probing', detector: 'heartbeat' },
+          { atMs: 3_600, replica: 'a', from: 'probing', to: 'healthy', detector: null },
+        ],
+      }),
+      fault,
+    );
+    expect(outcome).toEqual({
+      kind: 'crash',
+      replica: 'a',
+      label: 'a killed',
+      failures: 1,
+      ejectMs: 400,
+      restoreMs: 600,
+      backMs: 505,
+    });
+  });
+
+  it('faultOutcome(): 0 when never taken out, null when not restored or not a detour client', () => {
+    expect(faultOutcome(run({ calls: [call(3_000, 1, 'a')] }), fault)).toMatchObject({
+      ejectMs: null,
+      restoreMs: 0,
+      backMs: 1,
+    });
+    const stuck = run({
+      stateChanges: [{ atMs: 2_000, replica: 'a', from: 'healthy', to: 'ejected', detector: 'x' }],
+    });
+    expect(faultOutcome(stuck, fault)).toMatchObject({
+      ejectMs: 1_000,
+      restoreMs: null,
+      backMs: null,
+    });
+    expect(faultOutcome({ ...stuck, detour: false }, fault)).toMatchObject({
+      ejectMs: null,
+      restoreMs: null,
+    });
+  });
+
+  it('clientSummary() totals a run', () => {
+    const summary = clientSummary(
+      run({
+        calls: [call(0, 1, 'a'), call(10, 3, 'b'), call(20, 1000, undefined, 'DEADLINE_EXCEEDED')],
+        attempts: 4,
+      }),
+      [fault],
+      ['a', 'b'],
+      1_000,
+      2_000,
+    );
+    expect(summary).toMatchObject({
+      calls: 3,
+      failures: 1,
+      failuresByCode: { DEADLINE_EXCEEDED: 1 },
+      attemptsPerCall: 1.33,
+      p50Ms: 3,
+      p99Ms: 1000,
+      maxMs: 1000,
+    });
+    expect(summary.timeline).toHaveLength(2);
+    expect(summary.faults).toHaveLength(1);
+  });
+});
