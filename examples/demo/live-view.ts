@@ -162,7 +162,11 @@ class LiveView implements DemoView {
   }
 
   #draw(): void {
-    const lines = renderView(this.#source, this.#events);
+    // Lines longer than the terminal would wrap and throw off the redraw: cut them.
+    const width = Math.max(20, (process.stdout.columns ?? 120) - 1);
+    const lines = renderView(this.#source, this.#events).map((line) =>
+      line.length > width ? `${line.slice(0, width - 1)}…` : line,
+    );
     // Up to the first line drawn last time, clear to the end of the screen, draw again.
     const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A\r\x1b[0J` : '';
     process.stdout.write(`${up}${lines.join('\n')}\n`);

@@ -86,7 +86,7 @@ async function run(args: DemoArgs, interrupted: AbortSignal): Promise<number> {
       const name = log.client.name;
       pool?.on('ejected', (e) =>
         view.event(
-          `${name}: ${e.endpoint.id} ejected by ${e.detector}: ${e.fault.message ?? e.fault.kind}`,
+          `${name}: ${e.endpoint.id} ejected by ${e.detector}: ${(e.fault.message ?? e.fault.kind).trim()}`,
         ),
       );
       pool?.on('state-change', (e) => {
