@@ -99,6 +99,7 @@ export {
   outlierDetection,
   latencyOutlier,
   heartbeat,
+  defaultEndEjections,
   phiAccrual,
   phi,
   metricThresholds,

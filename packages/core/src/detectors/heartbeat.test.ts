@@ -6,7 +6,7 @@ import { createTestDetectorHost } from '../testing/detector-host.js';
 import { ManualClock, flushMicrotasks } from '../testing/manual-clock.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import type { HeartbeatOptions, HeartbeatProbe } from './heartbeat.js';
-import { heartbeat } from './heartbeat.js';
+import { defaultEndEjections, heartbeat } from './heartbeat.js';
 
 interface Call {
   readonly id: string;
@@ -254,7 +254,7 @@ describe('heartbeat', () => {
   });
 
   it('ends another detector’s timed ejection after healthyThreshold healthy probes since it', async () => {
-    const { clock, t, answers } = setup({}, ['a:1']);
+    const { clock, t, answers } = setup({ endEjections: true }, ['a:1']);
     await settle(clock);
     answers.set('a:1', false);
     await clock.advanceAsync(1000); // one failed probe: not held (threshold 2)
@@ -271,6 +271,28 @@ describe('heartbeat', () => {
     await clock.advanceAsync(1000); // 5000: 2
     expect(t.record('a:1').status).toBe('probing');
     expect(t.endedEjections).toEqual([{ id: 'a:1', detector: 'heartbeat' }]);
+  });
+
+  it('by default ends ejections for failed calls, not for latency', async () => {
+    const run = async (detector: string) => {
+      const { clock, t } = setup({}, ['a:1']);
+      await settle(clock);
+      const view = t.attach({
+        name: detector,
+        attach: (host) => {
+          host.eject(t.record('a:1'), { kind: 'error' });
+          return { close() {} };
+        },
+      });
+      void view;
+      await clock.advanceAsync(2000);
+      return t.record('a:1').status;
+    };
+    expect(defaultEndEjections).toEqual(['consecutive-failures', 'outlier-detection', 'half-open']);
+    expect(await run('consecutive-failures')).toBe('probing');
+    expect(await run('outlier-detection')).toBe('probing');
+    expect(await run('latency-outlier')).toBe('ejected');
+    expect(await run('metric-thresholds')).toBe('ejected');
   });
 
   it('does not end ejections with endEjections false, nor its own hold that way', async () => {
@@ -386,6 +408,7 @@ describe('heartbeat', () => {
     ['heartbeat.initialDelayMs', { initialDelayMs: -5 }, '-5'],
     ['heartbeat.probeOnTimeout', { probeOnTimeout: 'yes' }, '"yes"'],
     ['heartbeat.endEjections', { endEjections: 1 }, '1'],
+    ['heartbeat.endEjections', { endEjections: [1] }, '[1]'],
     ['heartbeat.interval', { interval: 1000 }, '1000'],
   ])('rejects %s in %j', (option, options, shown) => {
     const probe = () => Promise.resolve(true);

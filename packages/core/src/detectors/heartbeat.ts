@@ -96,12 +96,14 @@ export interface HeartbeatOptions {
    */
   readonly probeOnTimeout?: boolean;
   /**
-   * End an endpoint's timed ejection (by any detector) after `healthyThreshold` healthy probes
-   * in a row since it was ejected: it starts probing with trial calls instead of waiting out the
-   * ejection. Envoy's `successful_active_health_check_uneject_host` (default true there too).
-   * Default true.
+   * End an endpoint's timed ejection after `healthyThreshold` healthy probes in a row since it
+   * was ejected: it starts probing with trial calls instead of waiting out the ejection (Envoy's
+   * `successful_active_health_check_uneject_host`). Only ejections by the named detectors, whose
+   * evidence a passing health check contradicts: failed calls. Not `latency-outlier` (a slow
+   * replica passes its health checks), nor `metric-thresholds`. `true`: any detector; `false`:
+   * none. Default `defaultEndEjections`.
    */
-  readonly endEjections?: boolean;
+  readonly endEjections?: boolean | readonly string[];
 }
 
 const optionKeys = [
@@ -115,6 +117,13 @@ const optionKeys = [
   'probeOnTimeout',
   'endEjections',
 ];
+
+/** The detectors whose ejections passing health checks end by default: failures of calls. */
+export const defaultEndEjections: readonly string[] = Object.freeze([
+  'consecutive-failures',
+  'outlier-detection',
+  'half-open',
+]);
 
 export function heartbeat(options: HeartbeatOptions): Detector {
   const path = 'heartbeat';
@@ -133,7 +142,7 @@ export function heartbeat(options: HeartbeatOptions): Detector {
   );
 
   const probeOnTimeout = v.boolean(`${path}.probeOnTimeout`, options.probeOnTimeout, true);
-  const endEjections = v.boolean(`${path}.endEjections`, options.endEjections, true);
+  const endEjections = parseEndEjections(`${path}.endEjections`, options.endEjections);
 
   return Object.freeze({
     name: 'heartbeat',
@@ -195,7 +204,9 @@ export function heartbeat(options: HeartbeatOptions): Detector {
           tasks.runSoon(record);
         },
         onStatusChange(record): void {
-          if (endEjections && record.status === 'ejected' && !host.holding(record)) {
+          const by = record.ejectedBy;
+          const ends = endEjections === true || (by !== undefined && endEjections.has(by));
+          if (ends && record.status === 'ejected' && !host.holding(record)) {
             sinceEjected.set(record, 0);
           } else sinceEjected.delete(record);
         },
@@ -242,4 +253,17 @@ function errorCode(error: unknown): string | number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' || typeof code === 'number' ? code : undefined;
+}
+
+function parseEndEjections(
+  option: string,
+  value: boolean | readonly string[] | undefined,
+): true | ReadonlySet<string> {
+  if (value === undefined) return new Set(defaultEndEjections);
+  if (value === true) return true;
+  if (value === false) return new Set();
+  if (Array.isArray(value) && value.every((name) => typeof name === 'string')) {
+    return new Set(value as readonly string[]);
+  }
+  throw new DetourConfigError(option, value, 'must be true, false or an array of detector names');
 }

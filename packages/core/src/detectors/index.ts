@@ -13,7 +13,7 @@ export type {
 } from './outlier-detection.js';
 export { latencyOutlier } from './latency-outlier.js';
 export type { LatencyOutlierOptions } from './latency-outlier.js';
-export { heartbeat } from './heartbeat.js';
+export { defaultEndEjections, heartbeat } from './heartbeat.js';
 export type { HeartbeatOptions, HeartbeatProbe, ProbeContext } from './heartbeat.js';
 export { phiAccrual, phi } from './phi-accrual.js';
 export type { PhiAccrualOptions } from './phi-accrual.js';

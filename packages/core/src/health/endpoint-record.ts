@@ -52,6 +52,8 @@ export class EndpointRecord {
   ejectedUntil = 0;
   /** Clock time of the current ejection's start. */
   ejectedAt = 0;
+  /** The detector behind the current (or last) ejection or hold. */
+  ejectedBy: string | undefined = undefined;
   /** Ejection multiplier (gRFC A50): grows per ejection, decays with sustained health. */
   ejectionMultiplier = 0;
   /** Bit mask of the condition detectors (heartbeat, phi, metrics) holding the endpoint out. */

@@ -152,6 +152,7 @@ export class HealthMachine {
     record.ejectionTimer = undefined;
     record.ejections++;
     record.ejectedAt = now;
+    record.ejectedBy = detector;
     if (durationMs !== undefined) {
       record.ejectedUntil = now + durationMs;
       record.ejectionTimer = this.#clock.setTimeout(() => {

@@ -130,6 +130,7 @@ export function createTestDetectorHost(options: TestDetectorHostOptions): TestDe
         }
         t.ejected.push(verdict);
         record.ejections++;
+        record.ejectedBy = detector;
         setStatus(record, 'ejected');
         return true;
       },
