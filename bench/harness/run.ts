@@ -1,0 +1,265 @@
+/**
+ * `pnpm bench`: detour beside the clients a team would pick instead, on the same three greeter
+ * replica processes, the same load and the same faults, one client at a time. Writes
+ * `bench/results/latest.json` and a dated copy (format: `BenchResults` in `types.ts`, documented
+ * in bench/README.md) and regenerates the `peers` section of docs/benchmarks.md with its charts.
+ *
+ * Options: `--quick` (short runs, about 3 minutes), `--runs <n>` (repeat; the docs show
+ * medians), `--scenarios a,b`, `--clients a,b`, `--rate <calls/s>` (open loop, default 1000),
+ * `--concurrency <n>` (closed loop, default 32), `--out <folder>` (default bench/results),
+ * `--no-docs`.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLocalCluster } from '../../examples/greeter-cluster/local-cluster.js';
+import type { LocalCluster } from '../../examples/greeter-cluster/local-cluster.js';
+import { writeBenchmarkDocs } from '../report/markdown.js';
+import { benchClients, callDeadlineMs, clientVersions } from './clients.js';
+import { RequestCounter, resetCluster } from './cluster-control.js';
+import { closedLoop, openLoop } from './load.js';
+import { resultRow, timeline } from './measure.js';
+import { planScenario } from './scenarios.js';
+import { grpcClients, httpClients, scenarios } from './types.js';
+import type { BenchClientName, BenchResults, ResultRow, Scenario, Timeline } from './types.js';
+
+const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = resolve(benchDir, '..');
+const deadlineMs = callDeadlineMs;
+const allClients: readonly BenchClientName[] = [...grpcClients, ...httpClients];
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly runs: number;
+  readonly scenarios: readonly Scenario[];
+  readonly clients: readonly BenchClientName[];
+  readonly rate: number;
+  readonly concurrency: number;
+  readonly out: string;
+  readonly docs: boolean;
+  /** Progress lines. */
+  readonly log: (line: string) => void;
+}
+
+function list<T extends string>(option: string, given: string | undefined, all: readonly T[]): T[] {
+  if (given === undefined) return [...all];
+  return given.split(',').map((name) => {
+    if (!(all as readonly string[]).includes(name)) {
+      throw new Error(`${option}: ${JSON.stringify(name)} is not one of ${all.join(', ')}`);
+    }
+    return name as T;
+  });
+}
+
+function positive(option: string, given: string | undefined, fallback: number): number {
+  if (given === undefined) return fallback;
+  const value = Number(given);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${option} must be a positive integer, got ${given}`);
+  }
+  return value;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      quick: { type: 'boolean' },
+      runs: { type: 'string' },
+      scenarios: { type: 'string' },
+      clients: { type: 'string' },
+      rate: { type: 'string' },
+      concurrency: { type: 'string' },
+      out: { type: 'string' },
+      'no-docs': { type: 'boolean' },
+    },
+  });
+  return {
+    quick: values.quick === true,
+    runs: positive('--runs', values.runs, 1),
+    scenarios: list('--scenarios', values.scenarios, scenarios),
+    clients: list('--clients', values.clients, allClients),
+    rate: positive('--rate', values.rate, 1_000),
+    concurrency: positive('--concurrency', values.concurrency, 32),
+    out: resolve(values.out ?? join(benchDir, 'results')),
+    docs: values['no-docs'] !== true,
+    log: (line) => console.log(line),
+  };
+}
+
+/** One client through one scenario, on a reset cluster. */
+async function runOne(
+  cluster: LocalCluster,
+  scenario: Scenario,
+  name: BenchClientName,
+  options: BenchOptions,
+): Promise<{ row: ResultRow; timeline: Timeline }> {
+  const plan = planScenario(scenario, options.quick);
+  await resetCluster(cluster);
+  const replicas = cluster.replicas.map((r) => ({
+    name: r.name,
+    grpcAddress: r.grpcAddress,
+    httpUrl: r.httpUrl,
+  }));
+  const client = await benchClients[name](replicas);
+  try {
+    // Connections up and code warm before the clock starts; not measured.
+    for (let i = 0; i < 2; i++) {
+      await Promise.all(Array.from({ length: 20 }, () => client.send(2_000)));
+    }
+    const counter = new RequestCounter(cluster, client.transport);
+    await counter.start();
+    const cpuBefore = process.cpuUsage();
+    const load =
+      plan.loop === 'open'
+        ? openLoop(client, options.rate, plan.durationMs, deadlineMs)
+        : closedLoop(client, options.concurrency, plan.durationMs, deadlineMs);
+    let healedAtMs: number | null = null;
+    const steps = plan.steps.map(
+      (step) =>
+        new Promise<void>((done, fail) => {
+          setTimeout(
+            () => {
+              Promise.resolve(step.run(cluster))
+                .then(() => {
+                  if (step.atMs === plan.healMs) healedAtMs = load.now();
+                  done();
+                })
+                .catch(fail);
+            },
+            Math.max(0, step.atMs - load.now()),
+          );
+        }),
+    );
+    const calls = await load.done;
+    await Promise.all(steps);
+    const cpu = process.cpuUsage(cpuBefore);
+    const requests = await counter.stop();
+    const facts = {
+      client: name,
+      transport: client.transport,
+      plan,
+      calls,
+      requests,
+      cpuUs: cpu.user + cpu.system,
+      healedAtMs,
+      replicas: replicas.map((r) => r.name),
+    };
+    return { row: resultRow(facts), timeline: timeline(facts) };
+  } finally {
+    await client.close();
+  }
+}
+
+function describeRow(row: ResultRow): string {
+  const ms = (v: number | null): string => (v === null ? '—' : `${v}`);
+  return [
+    row.scenario.padEnd(9),
+    row.client.padEnd(22),
+    `${row.calls} calls`.padStart(11),
+    `${row.failed} failed`.padStart(11),
+    `${row.attempts ?? '—'} att`.padStart(10),
+    `p50 ${row.p50Ms}`.padStart(11),
+    `p99 ${row.p99Ms}`.padStart(11),
+    `max ${row.maxMs}`.padStart(11),
+    `eject ${ms(row.ejectMs)}`.padStart(11),
+    `recover ${ms(row.recoverMs)}`.padStart(13),
+  ].join(' ');
+}
+
+async function packageVersions(): Promise<Record<string, string>> {
+  return clientVersions(async (name) => {
+    const text = await readFile(join(benchDir, 'node_modules', name, 'package.json'), 'utf8');
+    return (JSON.parse(text) as { version: string }).version;
+  });
+}
+
+/** Runs the benchmark; resolves the results of each run. */
+export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
+  const cluster = await startLocalCluster({ replicas: 3 });
+  const results: BenchResults[] = [];
+  try {
+    const cpu = cpus()[0];
+    const machine = {
+      cores: availableParallelism(),
+      cpuModel: cpu?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      platform: process.platform,
+      packages: await packageVersions(),
+    };
+    for (let run = 1; run <= options.runs; run++) {
+      const startedAt = new Date().toISOString();
+      const rows: ResultRow[] = [];
+      const timelines: Timeline[] = [];
+      for (const scenario of options.scenarios) {
+        for (const client of options.clients) {
+          const result = await runOne(cluster, scenario, client, options);
+          rows.push(result.row);
+          timelines.push(result.timeline);
+          options.log(`${options.runs > 1 ? `run ${run} ` : ''}${describeRow(result.row)}`);
+        }
+      }
+      const durationsMs = Object.fromEntries(
+        scenarios.map((s) => [s, planScenario(s, options.quick).durationMs]),
+      ) as Record<Scenario, number>;
+      results.push({
+        schema: 'detour-bench/1',
+        startedAt,
+        machine,
+        parameters: {
+          rate: options.rate,
+          concurrency: options.concurrency,
+          deadlineMs,
+          quick: options.quick,
+          durationsMs,
+          scenarios: options.scenarios,
+          clients: options.clients,
+        },
+        rows,
+        timelines,
+      });
+    }
+  } finally {
+    await cluster.stop();
+  }
+  return results;
+}
+
+/** Writes each run to `<out>/<startedAt>.json`, the last one also to `<out>/latest.json`. */
+export async function writeResults(results: readonly BenchResults[], out: string): Promise<void> {
+  await mkdir(out, { recursive: true });
+  for (const result of results) {
+    const text = `${JSON.stringify(result)}\n`;
+    await writeFile(join(out, `${result.startedAt.replaceAll(':', '-')}.json`), text);
+    await writeFile(join(out, 'latest.json'), text);
+  }
+}
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 2;
+    return;
+  }
+  const started = Date.now();
+  const results = await runBench(options);
+  await writeResults(results, options.out);
+  if (options.docs) {
+    await writeBenchmarkDocs(results, {
+      docsFile: join(repoRoot, 'docs', 'benchmarks.md'),
+      chartsDir: join(repoRoot, 'docs', 'bench'),
+    });
+  }
+  console.log(
+    `${results.length} run(s) in ${Math.round((Date.now() - started) / 1000)} s; results in ${options.out}`,
+  );
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,0 +1,117 @@
+/**
+ * A smoke test of the peer benchmark (`pnpm bench`): a few seconds of two scenarios with one
+ * client of each kind, checking only that well-formed rows and timelines come out and are
+ * written. No timing is asserted: the numbers belong to the benchmark, not to tests.
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBenchArgs, runBench, writeResults } from '../bench/harness/run.js';
+import type { BenchResults, ResultRow } from '../bench/harness/types.js';
+
+const clients = ['grpc-js-round-robin', 'detour-grpc-js', 'nginx', 'detour-fetch'] as const;
+
+describe('pnpm bench (smoke)', () => {
+  let out: string;
+  let results: BenchResults[];
+
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'detour-bench-'));
+    const options = parseBenchArgs([
+      '--quick',
+      '--scenarios',
+      'steady,crash',
+      '--clients',
+      clients.join(','),
+      '--rate',
+      '200',
+      '--out',
+      out,
+      '--no-docs',
+    ]);
+    results = await runBench({ ...options, log: () => {} });
+    await writeResults(results, out);
+  }, 90_000);
+
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('writes one row and one timeline per client and scenario', () => {
+    expect(results).toHaveLength(1);
+    const [result] = results;
+    expect(result!.schema).toBe('detour-bench/1');
+    expect(result!.rows.map((r) => `${r.scenario} ${r.client}`)).toEqual(
+      ['steady', 'crash'].flatMap((s) => clients.map((c) => `${s} ${c}`)),
+    );
+    expect(result!.timelines).toHaveLength(8);
+    for (const t of result!.timelines) {
+      expect(t.bucketMs).toBe(100);
+      expect(t.points.length).toBeGreaterThan(0);
+      expect(t.fault === null).toBe(t.scenario === 'steady');
+    }
+  });
+
+  it('fills every field of a row with a number of the right kind, or null where it does not apply', () => {
+    for (const row of results[0]!.rows) {
+      const what = `${row.scenario} ${row.client}`;
+      expect(Object.keys(row).sort(), what).toEqual(
+        [
+          'attempts',
+          'calls',
+          'client',
+          'cpuUsPerCall',
+          'ejectMs',
+          'failed',
+          'maxMs',
+          'p50Ms',
+          'p999Ms',
+          'p99Ms',
+          'recoverMs',
+          'scenario',
+          'throughput',
+          'transport',
+        ].sort(),
+      );
+      expect(row.transport, what).toBe(
+        row.client.startsWith('detour-fetch') || row.client === 'nginx' ? 'http' : 'grpc',
+      );
+      expect(row.calls, what).toBeGreaterThan(0);
+      expect(row.failed, what).toBeGreaterThanOrEqual(0);
+      expect(row.failed, what).toBeLessThanOrEqual(row.calls);
+      for (const key of [
+        'throughput',
+        'p50Ms',
+        'p99Ms',
+        'p999Ms',
+        'maxMs',
+        'cpuUsPerCall',
+      ] as const) {
+        expect(Number.isFinite(row[key]) && row[key] >= 0, `${what} ${key}`).toBe(true);
+      }
+      expect(
+        row.p50Ms <= row.p99Ms && row.p99Ms <= row.p999Ms && row.p999Ms <= row.maxMs,
+        what,
+      ).toBe(true);
+      expect(row.attempts, what).toBeGreaterThan(0);
+      expect(row.recoverMs, what).toBeNull(); // neither scenario heals
+      const ejects: ResultRow['ejectMs'] = row.ejectMs;
+      if (row.scenario === 'steady') expect(ejects, what).toBeNull();
+      else expect(ejects, what).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('records the machine and the parameters, and writes latest.json and a dated copy', async () => {
+    const result = results[0]!;
+    expect(result.machine.cores).toBeGreaterThan(0);
+    expect(result.machine.packages['@grpc/grpc-js']).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(result.machine.packages['nginx']).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(result.parameters).toMatchObject({ rate: 200, quick: true, deadlineMs: 1000 });
+    const files = (await readdir(out)).sort();
+    expect(files).toHaveLength(2);
+    expect(files).toContain('latest.json');
+    const latest = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchResults;
+    expect(latest).toEqual(result);
+  });
+});
