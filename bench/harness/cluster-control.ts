@@ -11,10 +11,15 @@ export interface AdminFaults {
   readonly errorRate?: number;
 }
 
-async function admin(url: string, method: string, body?: unknown): Promise<unknown> {
+async function admin(
+  url: string,
+  method: string,
+  body?: unknown,
+  timeoutMs = 5_000,
+): Promise<unknown> {
   const response = await fetch(url, {
     method,
-    signal: AbortSignal.timeout(1_000),
+    signal: AbortSignal.timeout(timeoutMs),
     ...(body === undefined
       ? {}
       : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
@@ -33,7 +38,10 @@ export async function setFaults(
   await admin(`${cluster.replica(i).adminUrl}/faults`, 'POST', faults);
 }
 
-/** Every replica running, thawed and without faults. */
+/**
+ * Every replica running, thawed and without faults. A client that overloaded this process (a
+ * run can leave thousands of failed calls to collect) may delay the admin calls: each gets 5 s.
+ */
 export async function resetCluster(cluster: LocalCluster): Promise<void> {
   await Promise.all(
     cluster.replicas.map(async (replica, i) => {
@@ -90,7 +98,12 @@ export class RequestCounter {
         if (replica.state !== 'running') return;
         const key = `${replica.name}/${replica.pid}`;
         try {
-          const stats = (await admin(`${replica.adminUrl}/stats`, 'GET')) as Stats;
+          const stats = (await admin(
+            `${replica.adminUrl}/stats`,
+            'GET',
+            undefined,
+            1_000,
+          )) as Stats;
           const count = stats.calls[this.#transport];
           const known = this.#counts.get(key);
           if (known) known.last = Math.max(known.last, count);

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { startLocalCluster } from '../../examples/greeter-cluster/local-cluster.js';
 import type { LocalCluster } from '../../examples/greeter-cluster/local-cluster.js';
 import { writeBenchmarkDocs } from '../report/markdown.js';
+import { scenarioNotes } from '../report/notes.js';
 import { benchClients, callDeadlineMs, clientVersions } from './clients.js';
 import { RequestCounter, resetCluster } from './cluster-control.js';
 import { closedLoop, openLoop } from './load.js';
@@ -99,6 +100,8 @@ async function runOne(
 ): Promise<{ row: ResultRow; timeline: Timeline }> {
   const plan = planScenario(scenario, options.quick);
   await resetCluster(cluster);
+  // Let the previous client's leftovers (sockets closing, garbage) settle before the next one.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   const replicas = cluster.replicas.map((r) => ({
     name: r.name,
     grpcAddress: r.grpcAddress,
@@ -253,6 +256,7 @@ async function main(): Promise<void> {
   await writeResults(results, options.out);
   if (options.docs) {
     await writeBenchmarkDocs(results, {
+      notes: scenarioNotes,
       docsFile: join(repoRoot, 'docs', 'benchmarks.md'),
       chartsDir: join(repoRoot, 'docs', 'bench'),
     });

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchResults } from '../harness/types.js';
 import { writeBenchmarkDocs } from './markdown.js';
+import { scenarioNotes } from './notes.js';
 import { sampleResults } from './sample-results.js';
 
 const latest = fileURLToPath(new URL('../results/latest.json', import.meta.url));
@@ -60,6 +61,7 @@ try {
       ? (args.files.length > 0 ? args.files : [latest]).map(readResults)
       : [sampleResults(args.sample)];
   const written = await writeBenchmarkDocs(runs, {
+    notes: scenarioNotes,
     ...(args.docsFile === undefined ? {} : { docsFile: args.docsFile }),
     ...(args.chartsDir === undefined ? {} : { chartsDir: args.chartsDir }),
   });
