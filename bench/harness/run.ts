@@ -101,7 +101,7 @@ async function runOne(
   const plan = planScenario(scenario, options.quick);
   await resetCluster(cluster);
   // Let the previous client's leftovers (sockets closing, garbage) settle before the next one.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await new Promise((resolve) => setTimeout(resolve, options.quick ? 100 : 300));
   const replicas = cluster.replicas.map((r) => ({
     name: r.name,
     grpcAddress: r.grpcAddress,
@@ -110,7 +110,7 @@ async function runOne(
   const client = await benchClients[name](replicas);
   try {
     // Connections up and code warm before the clock starts; not measured.
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < (options.quick ? 1 : 2); i++) {
       await Promise.all(Array.from({ length: 20 }, () => client.send(2_000)));
     }
     const counter = new RequestCounter(cluster, client.transport);

@@ -42,12 +42,12 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
   const q = (full: number, short: number): number => (quick ? short : full);
   switch (scenario) {
     case 'overhead':
-      return healthy(scenario, 'closed', q(5_000, 1_000));
+      return healthy(scenario, 'closed', q(5_000, 700));
     case 'steady':
-      return healthy(scenario, 'open', q(5_000, 1_000));
+      return healthy(scenario, 'open', q(5_000, 700));
     case 'crash': {
-      const at = q(1_000, 500);
-      const durationMs = q(6_000, 1_800);
+      const at = q(1_000, 400);
+      const durationMs = q(6_000, 1_500);
       return {
         scenario,
         loop: 'open',
@@ -59,12 +59,12 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
       };
     }
     case 'recovery': {
-      const at = q(1_000, 500);
+      const at = q(1_000, 400);
       const heal = q(3_000, 1_000);
       return {
         scenario,
         loop: 'open',
-        durationMs: q(9_000, 3_500),
+        durationMs: q(9_000, 2_600),
         steps: [
           { atMs: at, run: (c) => c.kill(victim) },
           { atMs: heal, run: (c) => c.restart(victim) },
@@ -75,12 +75,12 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
       };
     }
     case 'freeze': {
-      const at = q(1_000, 500);
-      const heal = at + q(5_000, 1_500);
+      const at = q(1_000, 400);
+      const heal = at + q(5_000, 1_200);
       return {
         scenario,
         loop: 'open',
-        durationMs: heal + q(3_000, 1_000),
+        durationMs: heal + q(3_000, 600),
         steps: [
           { atMs: at, run: (c) => c.freeze(victim) },
           { atMs: heal, run: (c) => c.thaw(victim) },
@@ -91,22 +91,22 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
       };
     }
     case 'gray':
-      return single(scenario, q(1_000, 500), q(6_000, 1_500), { latencyMs: 50 }, 'r2 +50 ms');
+      return single(scenario, q(1_000, 400), q(6_000, 1_200), { latencyMs: 50 }, 'r2 +50 ms');
     case 'errors':
       return single(
         scenario,
-        q(1_000, 500),
-        q(6_000, 1_500),
+        q(1_000, 400),
+        q(6_000, 1_200),
         { errorRate: 0.5 },
         'r2 fails half its calls',
       );
     case 'outage': {
-      const at = q(1_000, 500);
-      const heal = at + q(5_000, 1_000);
+      const at = q(1_000, 400);
+      const heal = at + q(5_000, 800);
       return {
         scenario,
         loop: 'open',
-        durationMs: heal + q(2_000, 800),
+        durationMs: heal + q(2_000, 600),
         steps: [
           { atMs: at, run: (c) => allReplicas(c, { errorRate: 1 }) },
           { atMs: heal, run: (c) => allReplicas(c, { errorRate: 0 }) },
@@ -117,7 +117,7 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
       };
     }
     case 'flapping': {
-      const durationMs = q(8_000, 2_500);
+      const durationMs = q(8_000, 1_800);
       const steps: FaultStep[] = [];
       // Down for a second, up for a second: SIGKILL, then a restart (which takes ~0.5 s).
       for (let at = q(1_000, 500); at < durationMs - 500; at += 1_000) {
