@@ -1,5 +1,5 @@
 /** Every client the benchmark drives, by name, and the versions of what they are made of. */
-import { detourFetch, detourGrpcJs, detourNiceGrpcFor } from '../clients/detour.js';
+import { detourClient } from '../clients/detour.js';
 import { grpcJsBuiltinBest, grpcJsRoundRobin, niceGrpcRetry } from '../clients/grpc-peers.js';
 import { fetchNaive, undiciBalancedRetry } from '../clients/http-peers.js';
 import { nginxProxy, nginxVersion } from '../clients/nginx.js';
@@ -12,12 +12,12 @@ export const benchClients: Readonly<Record<BenchClientName, BenchClientFactory>>
   'grpc-js-round-robin': grpcJsRoundRobin,
   'grpc-js-builtin-best': grpcJsBuiltinBest,
   'nice-grpc-retry': niceGrpcRetry,
-  'detour-grpc-js': detourGrpcJs,
-  'detour-nice-grpc': detourNiceGrpcFor(callDeadlineMs),
+  'detour-grpc-js': detourClient('detour-grpc-js', callDeadlineMs),
+  'detour-nice-grpc': detourClient('detour-nice-grpc', callDeadlineMs),
   'fetch-naive': fetchNaive,
   'undici-balanced-retry': undiciBalancedRetry,
   nginx: nginxProxy,
-  'detour-fetch': detourFetch,
+  'detour-fetch': detourClient('detour-fetch', callDeadlineMs),
 };
 
 const packages = [

@@ -1,4 +1,5 @@
 /** One client's run in one scenario → its results row and timeline (see `types.ts`). */
+import { quantile } from '../../examples/demo/measure.js';
 import type { CallRecord } from './load.js';
 import type { ScenarioPlan } from './scenarios.js';
 import type { BenchClientName, ResultRow, Timeline, Transport } from './types.js';
@@ -9,12 +10,6 @@ export const bucketMs = 100;
 const shareWindowMs = 1_000;
 /** A call is hurt by a fault when it failed or took this much longer than the pre-fault p99, ms. */
 const hurtMarginMs = 20;
-
-/** The `q` quantile (0–1) of ascending `sorted`, nearest rank; NaN when empty. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1]!;
-}
 
 const round = (value: number, digits = 2): number => {
   const scale = 10 ** digits;

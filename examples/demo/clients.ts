@@ -29,8 +29,8 @@ export interface DemoClient {
   readonly transport: 'grpc' | 'http';
   /** The detour pool behind the client; undefined for the baseline. */
   readonly pool: Pool | undefined;
-  /** One SayHello with a deadline of `deadlineMs`; never rejects. */
-  send(seq: number, deadlineMs: number): Promise<CallResult>;
+  /** One SayHello for `name` with a deadline of `deadlineMs`; never rejects. */
+  send(name: string, deadlineMs: number): Promise<CallResult>;
   close(): void;
 }
 
@@ -39,15 +39,33 @@ const attemptTimeoutMs = 300;
 /** Every call's deadline, ms. */
 export const callDeadlineMs = 1_000;
 
-/** Makes the named clients for the replicas (endpoint ids are the replica names). */
-export function createClients(
-  replicas: readonly LocalReplica[],
-  names: readonly ClientName[],
-): DemoClient[] {
-  return names.map((name) => makers[name](replicas));
+/** Where a replica listens: all a client needs (a `LocalReplica` is one). */
+export type ReplicaAddress = Pick<LocalReplica, 'name' | 'grpcAddress' | 'httpUrl'>;
+
+/**
+ * Makes the named client for the replicas (endpoint ids are the replica names); `deadlineMs` is
+ * the deadline its calls will get (the nice-grpc failover plans its retries within it). The
+ * benchmark (`bench/clients/detour.ts`) uses the same detour clients.
+ */
+export function createClient(
+  name: ClientName,
+  replicas: readonly ReplicaAddress[],
+  deadlineMs = callDeadlineMs,
+): DemoClient {
+  return makers[name](replicas, deadlineMs);
 }
 
-const makers: Record<ClientName, (replicas: readonly LocalReplica[]) => DemoClient> = {
+/** Makes the named clients for the replicas. */
+export function createClients(
+  replicas: readonly ReplicaAddress[],
+  names: readonly ClientName[],
+): DemoClient[] {
+  return names.map((name) => createClient(name, replicas));
+}
+
+type Maker = (replicas: readonly ReplicaAddress[], deadlineMs: number) => DemoClient;
+
+const makers: Record<ClientName, Maker> = {
   'detour-grpc-js': (replicas) => {
     const failover = grpcFailover(replicas);
     const client = createGreeterClient('detour:///greeter', {
@@ -58,7 +76,7 @@ const makers: Record<ClientName, (replicas: readonly LocalReplica[]) => DemoClie
       label: 'detour + grpc-js',
       transport: 'grpc',
       pool: failover.pool,
-      send: (seq, deadlineMs) => sayHello(client, seq, deadlineMs),
+      send: (name, deadlineMs) => sayHello(client, name, deadlineMs),
       close: () => {
         client.close();
         failover.close();
@@ -66,10 +84,10 @@ const makers: Record<ClientName, (replicas: readonly LocalReplica[]) => DemoClie
     };
   },
 
-  'detour-nice-grpc': (replicas) => {
+  'detour-nice-grpc': (replicas, callsDeadlineMs) => {
     // nice-grpc's deadline middleware only aborts the call: detour gets the limit too, to plan
     // its retries within it (packages/grpc/README.md, "Deadlines").
-    const failover = grpcFailover(replicas, { deadlineMs: callDeadlineMs });
+    const failover = grpcFailover(replicas, { deadlineMs: callsDeadlineMs });
     const nice = detourNiceGrpc(failover);
     const client = createClientFactory()
       .use(nice.middleware)
@@ -80,9 +98,9 @@ const makers: Record<ClientName, (replicas: readonly LocalReplica[]) => DemoClie
       label: 'detour + nice-grpc',
       transport: 'grpc',
       pool: failover.pool,
-      send: async (seq, deadlineMs) => {
+      send: async (name, deadlineMs) => {
         try {
-          const reply = await client.sayHello({ name: `c${seq}` }, { deadline: deadlineMs });
+          const reply = await client.sayHello({ name }, { deadline: deadlineMs });
           return replicaOf(reply.message);
         } catch (error) {
           if (error instanceof ClientError) return { code: statusName(error.code) };
@@ -105,9 +123,11 @@ const makers: Record<ClientName, (replicas: readonly LocalReplica[]) => DemoClie
       label: 'detour + fetch',
       transport: 'http',
       pool: fetch.pool,
-      send: async (seq, deadlineMs) => {
+      send: async (name, deadlineMs) => {
         try {
-          const response = await fetch(`/hello?name=c${seq}`, { detour: { deadlineMs } });
+          const response = await fetch(`/hello?name=${encodeURIComponent(name)}`, {
+            detour: { deadlineMs },
+          });
           if (response.status !== 200) {
             await response.body?.cancel();
             return { code: `HTTP ${response.status}` };
@@ -135,13 +155,13 @@ const makers: Record<ClientName, (replicas: readonly LocalReplica[]) => DemoClie
       label: 'plain grpc-js round_robin',
       transport: 'grpc',
       pool: undefined,
-      send: (seq, deadlineMs) => sayHello(client, seq, deadlineMs),
+      send: (name, deadlineMs) => sayHello(client, name, deadlineMs),
       close: () => client.close(),
     };
   },
 };
 
-function grpcFailover(replicas: readonly LocalReplica[], call: { deadlineMs?: number } = {}) {
+function grpcFailover(replicas: readonly ReplicaAddress[], call: { deadlineMs?: number } = {}) {
   return createGrpcFailover({
     endpoints: replicas.map((r) => ({ id: r.name, address: r.grpcAddress })),
     call: { attemptTimeoutMs, ...call },
@@ -150,9 +170,9 @@ function grpcFailover(replicas: readonly LocalReplica[], call: { deadlineMs?: nu
   });
 }
 
-function sayHello(client: GreeterClient, seq: number, deadlineMs: number): Promise<CallResult> {
+function sayHello(client: GreeterClient, name: string, deadlineMs: number): Promise<CallResult> {
   return new Promise((resolve) => {
-    client.sayHello({ name: `c${seq}` }, { deadline: Date.now() + deadlineMs }, (error, reply) => {
+    client.sayHello({ name }, { deadline: Date.now() + deadlineMs }, (error, reply) => {
       if (error) resolve({ code: statusName(error.code) });
       else resolve(replicaOf(reply!.message));
     });

@@ -62,7 +62,9 @@ async function run(args: DemoArgs, interrupted: AbortSignal): Promise<number> {
     const replicas = cluster.replicas.map((r) => r.name);
     clients = createClients(cluster.replicas, clientNames);
     // Connections up and the first answers in before the clock starts.
-    await Promise.all(clients.flatMap((c) => replicas.map((_, i) => c.send(-1 - i, 5_000))));
+    await Promise.all(
+      clients.flatMap((c) => replicas.map((_, i) => c.send(`warm-up-${i}`, 5_000))),
+    );
 
     const t0 = performance.now();
     const startedAt = new Date();

@@ -112,7 +112,7 @@ export class LoadDriver {
   #call(log: ClientLog): void {
     const seq = log.started++;
     const startMs = this.#now();
-    const done = log.client.send(seq, this.#deadlineMs).then((result: CallResult) => {
+    const done = log.client.send(`c${seq}`, this.#deadlineMs).then((result: CallResult) => {
       log.calls.push({
         startMs,
         latencyMs: this.#now() - startMs,
