@@ -1,5 +1,5 @@
 /** One client's run in one scenario → its results row and timeline (see `types.ts`). */
-import { quantile } from '../../examples/demo/measure.js';
+import { groupByStart, quantile } from '../../examples/demo/measure.js';
 import type { CallRecord } from './load.js';
 import type { ScenarioPlan } from './scenarios.js';
 import type { BenchClientName, ResultRow, Timeline, Transport } from './types.js';
@@ -98,12 +98,7 @@ function recoverMs({ calls, plan, healedAtMs, replicas }: RunFacts): number | nu
 
 export function timeline(facts: RunFacts): Timeline {
   const { calls, plan } = facts;
-  const count = Math.ceil(plan.durationMs / bucketMs);
-  const groups: CallRecord[][] = Array.from({ length: count }, () => []);
-  for (const c of calls) {
-    const i = Math.floor(c.startMs / bucketMs);
-    if (i >= 0 && i < count) groups[i]!.push(c);
-  }
+  const groups = groupByStart(calls, bucketMs, plan.durationMs);
   return {
     scenario: plan.scenario,
     client: facts.client,

@@ -40,6 +40,21 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
+/** The calls started in each `bucketMs` window from 0 to `durationMs`, in window order. */
+export function groupByStart<C extends { readonly startMs: number }>(
+  calls: readonly C[],
+  bucketMs: number,
+  durationMs: number,
+): C[][] {
+  const count = Math.ceil(durationMs / bucketMs);
+  const groups: C[][] = Array.from({ length: count }, () => []);
+  for (const call of calls) {
+    const i = Math.floor(call.startMs / bucketMs);
+    if (i >= 0 && i < count) groups[i]!.push(call);
+  }
+  return groups;
+}
+
 /** The calls started in each `bucketMs` window from 0 to `durationMs`. */
 export function buckets(
   calls: readonly CallRecord[],
@@ -47,13 +62,7 @@ export function buckets(
   bucketMs: number,
   durationMs: number,
 ): Bucket[] {
-  const count = Math.ceil(durationMs / bucketMs);
-  const groups: CallRecord[][] = Array.from({ length: count }, () => []);
-  for (const call of calls) {
-    const i = Math.floor(call.startMs / bucketMs);
-    if (i >= 0 && i < count) groups[i]!.push(call);
-  }
-  return groups.map((group, i) => {
+  return groupByStart(calls, bucketMs, durationMs).map((group, i) => {
     const latencies = group.map((c) => c.latencyMs).sort((a, b) => a - b);
     const byReplica = Object.fromEntries(replicas.map((r) => [r, 0]));
     for (const c of group)
