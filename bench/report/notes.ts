@@ -8,15 +8,19 @@ import type { Scenario } from '../harness/types.js';
 export const scenarioNotes: Partial<Record<Scenario, string>> = {
   overhead:
     'In the closed loop the client and the three replicas share two cores, so every microsecond ' +
-    'of CPU a client spends per call is throughput lost. In these runs detour-grpc-js spent 395 µs ' +
-    'of CPU per call against 305 µs for plain grpc-js, and detour-fetch 482 µs against 353 µs for ' +
-    'the fetch loop. Measured again alone, each client 4 s after a warm-up, the gRPC gap held ' +
-    '(351 against 264 µs: +87 µs, +33 %) but the fetch gap nearly closed (404 against 384 µs, ' +
-    '+5 %): the fetch numbers here carry the noise of the machine and of running right after ' +
-    'nginx. A CPU profile of detour-grpc-js puts about 8 % of its busy time in detour itself ' +
-    '(the call in @detour/core 2.8 %, the gRPC call and attempt wrappers 3.1 %, the pool 0.9 %) ' +
-    'and another 4–5 % in AbortController, EventTarget and async_hooks: each call creates two ' +
-    'AbortControllers (the call and the attempt), plus the garbage that goes with them. ' +
-    'Creating those signals only when something listens is the next step; until then these ' +
-    'goals are missed.',
+    'of CPU a client spends per call is throughput lost, and the numbers move a lot from run to ' +
+    'run (grpc-js-builtin-best, the same library as grpc-js-round-robin, came out 30 % faster ' +
+    'than it here). In these full runs detour-grpc-js spent 395 µs of CPU per call against 305 ' +
+    'µs for plain grpc-js, and detour-fetch 482 µs against 353 µs for the fetch loop. Three more ' +
+    'runs of this scenario alone (`pnpm bench --scenarios overhead --clients ' +
+    'grpc-js-round-robin,detour-grpc-js,fetch-naive,detour-fetch --runs 3`, results in ' +
+    '`bench/results/overhead-only/`) gave detour-grpc-js 0.97× the throughput of grpc-js ' +
+    'round_robin with p50 1.08× (276 against 236 µs of CPU per call), and detour-fetch 1.19× the ' +
+    'throughput of the fetch loop with p50 0.82×: the fetch gap above is noise, the gRPC one is ' +
+    'not. A CPU profile of that scenario for detour-grpc-js (`node --cpu-prof --import tsx ' +
+    'bench/harness/run.ts --scenarios overhead --clients detour-grpc-js --no-docs`) puts 8.6 % ' +
+    'of the busy time in detour itself (the gRPC call and attempt wrappers 3.5 %, the call in ' +
+    '@detour/core 2.0 %, the pool 0.6 %), 6.3 % in AbortController, EventTarget and async_hooks ' +
+    "(each call creates two AbortControllers, the call's and the attempt's) and 11.7 % in " +
+    'garbage collection. Creating those signals only when something listens is the next step.',
 };
