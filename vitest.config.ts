@@ -13,6 +13,7 @@ const workspaceAliases = [
   { find: /^@detour\/grpc$/, replacement: src('./packages/grpc/src/index.ts') },
   { find: /^@detour\/http$/, replacement: src('./packages/http/src/index.ts') },
   { find: /^@detour\/opossum$/, replacement: src('./packages/opossum/src/index.ts') },
+  { find: /^@detour\/discovery$/, replacement: src('./packages/discovery/src/index.ts') },
 ];
 
 // Settings every project shares. Not set at the root with `extends: true`: Vite's mergeConfig

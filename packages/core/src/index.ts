@@ -10,6 +10,7 @@ export type { PickOptions } from './pool.js';
 export type { PoolOptions, HealthOptions, StatsOptions } from './pool-options.js';
 export { defaultDetectors, maxDetectors, poolOptionKeys } from './pool-options.js';
 export type { PoolEvents, PoolEventName } from './pool-events.js';
+export { Emitter } from './events.js';
 export type { Listener } from './events.js';
 export type { PoolSnapshot, EndpointSnapshot } from './health/snapshot.js';
 export type { EndpointRecord, HealthStatus } from './health/endpoint-record.js';
@@ -50,6 +51,7 @@ export { noopInstrumentation } from './instrumentation.js';
 
 // Endpoints and discovery
 export type { Endpoint, EndpointInit } from './endpoint.js';
+export { normalizeEndpoint } from './endpoint.js';
 export { staticSource } from './discovery/static-source.js';
 export type { StaticSource } from './discovery/static-source.js';
 export type {

@@ -7,6 +7,7 @@ import { createPool } from './pool.js';
 import type { Pool } from './pool.js';
 import { ManualClock } from './testing/manual-clock.js';
 import { manualDetector } from './testing/manual-detector.js';
+import { flushMicrotasks } from './testing/manual-clock.js';
 import { seededRandom } from './testing/seeded-random.js';
 import { PoolClosedError } from './errors.js';
 
@@ -383,6 +384,59 @@ describe('membership updates', () => {
     pool.close();
     source.set(['z:1']); // no longer subscribed
     expect(pool.closed).toBe(true);
+  });
+
+  it('asks its source for a refresh when many endpoints fail at once', async () => {
+    const clock = new ManualClock();
+    let refreshes = 0;
+    const inner = staticSource(['a:1', 'b:1', 'c:1', 'd:1']);
+    const source = { subscribe: inner.subscribe, refresh: () => refreshes++ };
+    const manual = manualDetector();
+    const pool = createPool({
+      source,
+      clock,
+      random: seededRandom(1),
+      detectors: [manual],
+      health: { maxEjectedPercent: 100 },
+    });
+    manual.eject('a:1');
+    await flushMicrotasks();
+    expect(refreshes).toBe(0); // one of four
+    manual.eject('b:1'); // half the members ejected
+    await flushMicrotasks();
+    expect(refreshes).toBe(1);
+    manual.eject('c:1');
+    manual.hold('d:1'); // and panic in the same turn: one refresh
+    await flushMicrotasks();
+    expect(pool.panic).toBe(true);
+    expect(refreshes).toBe(2);
+    manual.release('d:1');
+    pool.pick(); // the pool notices at its next pick
+    expect(pool.panic).toBe(false);
+    manual.hold('d:1'); // panic again, and the pool closes before the refresh is due
+    pool.pick();
+    expect(pool.panic).toBe(true);
+    pool.close();
+    await flushMicrotasks();
+    expect(refreshes).toBe(2);
+  });
+
+  it('reports a throwing refresh() as source-error', async () => {
+    const inner = staticSource(['a:1']);
+    const source = {
+      subscribe: inner.subscribe,
+      refresh: () => {
+        throw new Error('refresh failed');
+      },
+    };
+    const manual = manualDetector();
+    const pool = createPool({ source, clock: new ManualClock(), detectors: [manual] });
+    const errors: unknown[] = [];
+    pool.on('source-error', (e) => errors.push(e.error));
+    manual.eject('a:1');
+    await flushMicrotasks();
+    expect(errors).toEqual([new Error('refresh failed')]);
+    pool.close();
   });
 
   it('updates an endpoint whose properties changed', () => {

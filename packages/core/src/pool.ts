@@ -64,6 +64,7 @@ export class Pool {
   #probing = 0;
   #closed = false;
   #unsubscribe: (() => void) | undefined;
+  #refreshQueued = false;
 
   // Reused by every pick so that picking allocates nothing.
   #userExclude: Exclusion<EndpointRecord> | undefined;
@@ -394,6 +395,26 @@ export class Pool {
     });
   }
 
+  /**
+   * Many endpoints failed at once: asks the source for a fresh list (`refresh()`, optional), on
+   * a later microtask so that an update it delivers at once does not land in the middle of a
+   * state change. Once per turn.
+   */
+  #refreshSource(): void {
+    const source = this.#settings.source;
+    if (!source?.refresh || this.#refreshQueued) return;
+    this.#refreshQueued = true;
+    queueMicrotask(() => {
+      this.#refreshQueued = false;
+      if (this.#closed) return;
+      try {
+        source.refresh?.();
+      } catch (error) {
+        this.#emitter.emit('source-error', { error });
+      }
+    });
+  }
+
   #hostFor(name: string, bit: number): DetectorHost {
     return {
       clock: this.clock,
@@ -473,7 +494,10 @@ export class Pool {
     detector: string | undefined,
   ): void {
     if (from === 'ejected') this.#ejected--;
-    if (to === 'ejected') this.#ejected++;
+    if (to === 'ejected') {
+      this.#ejected++;
+      if (this.#ejected * 2 >= this.#memberList().length) this.#refreshSource();
+    }
     if (from === 'probing') this.#probing--;
     if (to === 'probing') {
       this.#probing++;
@@ -531,6 +555,7 @@ export class Pool {
   #setPanic(active: boolean, eligible: number, members: number): void {
     if (active === this.#panic) return;
     this.#panic = active;
+    if (active) this.#refreshSource();
     if (this.#emitter.has('panic')) this.#emitter.emit('panic', { active, eligible, members });
   }
 }

@@ -30,4 +30,10 @@ export interface EndpointSource {
    * one. Returns a function that stops delivery and releases the source's resources.
    */
   subscribe(observer: EndpointSourceObserver): () => void;
+  /**
+   * Optional: asks the registry again now. A pool calls it (on a later microtask) when many of
+   * its endpoints fail at once: when an ejection leaves at least half of its members ejected,
+   * and when it enters panic mode. Sources rate-limit it themselves.
+   */
+  refresh?(): void;
 }
