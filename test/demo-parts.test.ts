@@ -19,6 +19,8 @@ describe('parseDemoArgs', () => {
       faults: ['crash', 'freeze', 'slow', 'errors'],
       out: undefined,
       live: undefined,
+      registry: 'static',
+      etcd: undefined,
       help: false,
     });
   });
@@ -46,6 +48,14 @@ describe('parseDemoArgs', () => {
       out: 'x',
       live: false,
     });
+    expect(parseDemoArgs(['--registry', 'etcd'])).toMatchObject({
+      registry: 'etcd',
+      etcd: undefined,
+    });
+    expect(parseDemoArgs(['--etcd', 'http://127.0.0.1:2379, http://10.0.0.2:2379'])).toMatchObject({
+      registry: 'etcd',
+      etcd: ['http://127.0.0.1:2379', 'http://10.0.0.2:2379'],
+    });
     expect(parseDemoArgs(['--no-chaos', '--live', '-h'])).toMatchObject({
       chaos: false,
       faults: [],
@@ -70,6 +80,15 @@ describe('parseDemoArgs', () => {
     [['--live', '--no-live'], '--live and --no-live cannot both be given'],
     [['--out', ' '], '--out must name a folder, got " "'],
     [['--speed', '3'], "Unknown option '--speed'"],
+    [['--registry', 'consul'], '--registry must be static or etcd, got consul'],
+    [
+      ['--registry', 'static', '--etcd', 'http://127.0.0.1:2379'],
+      '--etcd cannot be combined with --registry static',
+    ],
+    [
+      ['--etcd', '127.0.0.1:2379'],
+      '--etcd must be etcd client URLs (http://host:port), got 127.0.0.1:2379',
+    ],
   ])('rejects %j: %s', (argv, message) => {
     expect(() => parseDemoArgs(argv)).toThrow(DemoUsageError);
     expect(() => parseDemoArgs(argv)).toThrow(message);

@@ -175,6 +175,47 @@ describe('the SayHello failover demo', () => {
   }, 30_000);
 });
 
+describe('the demo with --registry etcd', () => {
+  it('finds the replicas through etcd, drops a killed one when its lease expires, takes it back on restart, and removes its etcd', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'detour-demo-'));
+    try {
+      const run = await demo(
+        ['--registry', 'etcd', '--duration', '16', '--faults', 'crash', '--rate', '30'].concat([
+          '--out',
+          out,
+          '--no-live',
+        ]),
+        60_000,
+      );
+      expect(run.code, run.stderr + run.stdout).toBe(0);
+      const url = /^Registry: its own etcd at (http:\/\/127\.0\.0\.1:\d+);/m.exec(run.stdout)?.[1];
+      expect(url, run.stdout).toBeDefined();
+      const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as DemoSummary;
+      const crash = summary.faults[0]!;
+      expect([crash.kind, crash.replica]).toEqual(['crash', 'r1']);
+      for (const client of summary.clients.filter((c) => c.detour)) {
+        expect(client.failures, client.name).toBe(0);
+        // r1's key went with its lease (draining), and came back when r1 registered again.
+        const r1 = client.stateChanges.filter((c) => c.replica === 'r1');
+        const left = r1.find((c) => c.to === 'draining' && c.atMs > crash.startMs);
+        expect(left, `${client.name}: ${JSON.stringify(r1)}`).toBeDefined();
+        const back = r1.find((c) => c.to === 'healthy' && c.atMs > left!.atMs);
+        expect(back, `${client.name}: ${JSON.stringify(r1)}`).toBeDefined();
+        expect(client.faults[0]!.restoreMs, client.name).not.toBeNull();
+      }
+      // The etcd the demo started is gone, and so are the replicas.
+      const etcdAnswers = await fetch(`${url!}/health`).then(
+        () => true,
+        () => false,
+      );
+      expect(etcdAnswers).toBe(false);
+      expect(replicaPids(run.stdout).filter(alive)).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 70_000);
+});
+
 describe('the demo on Ctrl-C', () => {
   it('stops early with exit code 130 and leaves no replica running', async () => {
     const out = await mkdtemp(join(tmpdir(), 'detour-demo-'));

@@ -18,6 +18,13 @@ export interface DemoArgs {
   readonly out: string | undefined;
   /** Redraw a live view (true) or print plain progress lines. Default: whether stdout is a TTY. */
   readonly live: boolean | undefined;
+  /**
+   * Where detour's clients find the replicas: `static`, a fixed list (default), or `etcd`: the
+   * replicas register themselves in etcd and the clients watch it.
+   */
+  readonly registry: 'static' | 'etcd';
+  /** etcd client URLs (`--etcd`); undefined with `--registry etcd`: the demo starts its own etcd. */
+  readonly etcd: readonly string[] | undefined;
   readonly help: boolean;
 }
 
@@ -35,6 +42,10 @@ Options:
   --faults <list>        faults to play, comma-separated: crash,freeze,slow,errors (default all)
   --out <folder>         where summary.json and report.html go (default demo-output/<date>-<time>)
   --live / --no-live     live terminal view or plain lines (default: live when stdout is a TTY)
+  --registry <kind>      where detour's clients find the replicas: static (a fixed list, default)
+                         or etcd (the replicas register under a lease; the clients watch etcd)
+  --etcd <urls>          etcd client URLs, comma-separated (implies --registry etcd; default: the
+                         demo starts an etcd server of its own, which needs etcd installed)
   -h, --help             show this text`;
 
 /** A bad command line; the message names the option and the value. */
@@ -59,6 +70,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
         out: { type: 'string' },
         live: { type: 'boolean' },
         'no-live': { type: 'boolean' },
+        registry: { type: 'string' },
+        etcd: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -76,7 +89,23 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
   if (out !== undefined && out.trim() === '') {
     throw new DemoUsageError(`--out must name a folder, got ${JSON.stringify(out)}`);
   }
+  const registry = values.registry ?? (values.etcd === undefined ? 'static' : 'etcd');
+  if (registry !== 'static' && registry !== 'etcd') {
+    throw new DemoUsageError(`--registry must be static or etcd, got ${registry}`);
+  }
+  let etcd: string[] | undefined;
+  if (values.etcd !== undefined) {
+    if (registry !== 'etcd')
+      throw new DemoUsageError('--etcd cannot be combined with --registry static');
+    etcd = values.etcd.split(',').map((u) => u.trim());
+    const bad = etcd.find((u) => !/^https?:\/\/[^/\s]+\/?$/.test(u));
+    if (bad !== undefined) {
+      throw new DemoUsageError(`--etcd must be etcd client URLs (http://host:port), got ${bad}`);
+    }
+  }
   return {
+    registry,
+    etcd,
     durationS: numberOption('--duration', values.duration, 60, 5, 3600, false),
     replicas: numberOption('--replicas', values.replicas, 3, 2, 9, true),
     rate: numberOption('--rate', values.rate, 50, 1, 1000, false),

@@ -11,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createClientFactory, ClientError } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
-import type { Pool } from '@detour/core';
+import type { EndpointSource, Pool } from '@detour/core';
 import { createGrpcFailover, detourNiceGrpc } from '@detour/grpc';
 import { createFetch } from '@detour/http';
 import { createGreeterClient } from '../greeter-cluster/greeter-client.js';
@@ -43,31 +43,48 @@ export const callDeadlineMs = 1_000;
 export type ReplicaAddress = Pick<LocalReplica, 'name' | 'grpcAddress' | 'httpUrl'>;
 
 /**
+ * Where detour's clients get their endpoints from, instead of the replicas' fixed list: a source
+ * of gRPC addresses and one of HTTP base URLs (with `--registry etcd`, two `etcdSource`s). Endpoint
+ * ids must be the replica names, as with the fixed list.
+ */
+export interface DemoSources {
+  readonly grpc: EndpointSource;
+  readonly http: EndpointSource;
+}
+
+/**
  * Makes the named client for the replicas (endpoint ids are the replica names); `deadlineMs` is
- * the deadline its calls will get (the nice-grpc failover plans its retries within it). The
- * benchmark (`bench/clients/detour.ts`) uses the same detour clients.
+ * the deadline its calls will get (the nice-grpc failover plans its retries within it). With
+ * `sources`, detour's clients follow them instead of the fixed list (the baseline keeps the
+ * list). The benchmark (`bench/clients/detour.ts`) uses the same detour clients.
  */
 export function createClient(
   name: ClientName,
   replicas: readonly ReplicaAddress[],
   deadlineMs = callDeadlineMs,
+  sources?: DemoSources,
 ): DemoClient {
-  return makers[name](replicas, deadlineMs);
+  return makers[name](replicas, deadlineMs, sources);
 }
 
 /** Makes the named clients for the replicas. */
 export function createClients(
   replicas: readonly ReplicaAddress[],
   names: readonly ClientName[],
+  sources?: DemoSources,
 ): DemoClient[] {
-  return names.map((name) => createClient(name, replicas));
+  return names.map((name) => createClient(name, replicas, callDeadlineMs, sources));
 }
 
-type Maker = (replicas: readonly ReplicaAddress[], deadlineMs: number) => DemoClient;
+type Maker = (
+  replicas: readonly ReplicaAddress[],
+  deadlineMs: number,
+  sources: DemoSources | undefined,
+) => DemoClient;
 
 const makers: Record<ClientName, Maker> = {
-  'detour-grpc-js': (replicas) => {
-    const failover = grpcFailover(replicas);
+  'detour-grpc-js': (replicas, _deadlineMs, sources) => {
+    const failover = grpcFailover(replicas, {}, sources);
     const client = createGreeterClient('detour:///greeter', {
       channelOptions: failover.clientOptions(),
     });
@@ -84,10 +101,10 @@ const makers: Record<ClientName, Maker> = {
     };
   },
 
-  'detour-nice-grpc': (replicas, callsDeadlineMs) => {
+  'detour-nice-grpc': (replicas, callsDeadlineMs, sources) => {
     // nice-grpc's deadline middleware only aborts the call: detour gets the limit too, to plan
     // its retries within it (packages/grpc/README.md, "Deadlines").
-    const failover = grpcFailover(replicas, { deadlineMs: callsDeadlineMs });
+    const failover = grpcFailover(replicas, { deadlineMs: callsDeadlineMs }, sources);
     const nice = detourNiceGrpc(failover);
     const client = createClientFactory()
       .use(nice.middleware)
@@ -111,9 +128,11 @@ const makers: Record<ClientName, Maker> = {
     };
   },
 
-  'detour-fetch': (replicas) => {
+  'detour-fetch': (replicas, _deadlineMs, sources) => {
     const fetch = createFetch({
-      endpoints: replicas.map((r) => ({ id: r.name, address: r.httpUrl })),
+      ...(sources
+        ? { source: sources.http }
+        : { endpoints: replicas.map((r) => ({ id: r.name, address: r.httpUrl })) }),
       call: { attemptTimeoutMs },
       healthCheck: { path: '/healthz' },
       metrics: false,
@@ -161,9 +180,15 @@ const makers: Record<ClientName, Maker> = {
   },
 };
 
-function grpcFailover(replicas: readonly ReplicaAddress[], call: { deadlineMs?: number } = {}) {
+function grpcFailover(
+  replicas: readonly ReplicaAddress[],
+  call: { deadlineMs?: number },
+  sources: DemoSources | undefined,
+) {
   return createGrpcFailover({
-    endpoints: replicas.map((r) => ({ id: r.name, address: r.grpcAddress })),
+    ...(sources
+      ? { source: sources.grpc }
+      : { endpoints: replicas.map((r) => ({ id: r.name, address: r.grpcAddress })) }),
     call: { attemptTimeoutMs, ...call },
     idempotentMethods: ['/helloworld.Greeter/SayHello'],
     metrics: false,

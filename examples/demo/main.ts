@@ -6,7 +6,8 @@
  * one did; 2 for a bad command line; 130 when interrupted.
  *
  * Run from the repo root: `pnpm demo [--duration 60] [--replicas 3] [--rate 50] [--no-chaos]
- * [--faults crash,freeze,slow,errors] [--out folder]` (`--help` lists the options).
+ * [--faults crash,freeze,slow,errors] [--out folder] [--registry etcd [--etcd url]]` (`--help`
+ * lists the options).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -25,6 +26,7 @@ import { clientNames } from './model.js';
 import type { DemoSummary } from './model.js';
 import { writeReport } from './report.js';
 import { planFaults } from './schedule.js';
+import { DemoRegistry } from './registry.js';
 import { printSummary } from './summary-text.js';
 import { ClientLog, LoadDriver } from './traffic.js';
 
@@ -52,15 +54,24 @@ async function run(args: DemoArgs, interrupted: AbortSignal): Promise<number> {
 
   let cluster: LocalCluster | undefined;
   let clients: DemoClient[] = [];
+  let registry: DemoRegistry | undefined;
   try {
-    cluster = await startLocalCluster({ replicas: args.replicas });
+    if (args.registry === 'etcd') {
+      registry = await DemoRegistry.open(args.etcd);
+      console.log(registry.describe());
+    }
+    cluster = await startLocalCluster({
+      replicas: args.replicas,
+      ...(registry ? { registry: registry.replicaOptions } : {}),
+    });
     for (const r of cluster.replicas) {
       console.log(
         `${r.name}: pid ${r.pid}, gRPC ${r.grpcAddress}, HTTP ${r.httpUrl}, admin ${r.adminUrl}`,
       );
     }
     const replicas = cluster.replicas.map((r) => r.name);
-    clients = createClients(cluster.replicas, clientNames);
+    clients = createClients(cluster.replicas, clientNames, registry?.sources);
+    await registry?.waitFor(replicas);
     // Connections up and the first answers in before the clock starts.
     await Promise.all(
       clients.flatMap((c) => replicas.map((_, i) => c.send(`warm-up-${i}`, 5_000))),
@@ -139,6 +150,7 @@ async function run(args: DemoArgs, interrupted: AbortSignal): Promise<number> {
   } finally {
     for (const client of clients) client.close();
     await cluster?.stop();
+    await registry?.close();
   }
 }
 

@@ -20,6 +20,10 @@ export class ClientLog {
   readonly ejections = new Map<string, number>();
   started = 0;
   #unsubscribe: (() => void)[] = [];
+  /** Attempts sent to endpoints that discovery has since removed from the pool. */
+  #removedAttempts = 0;
+  /** Attempts of each draining endpoint when it began to drain (it takes no new ones). */
+  readonly #drainingAttempts = new Map<string, number>();
 
   constructor(
     readonly client: DemoClient,
@@ -31,6 +35,10 @@ export class ClientLog {
     this.#unsubscribe.push(
       pool.on('state-change', (e) => {
         this.states.set(e.endpoint.id, e.to);
+        if (e.to === 'draining') {
+          const attempts = pool.snapshot().endpoints.find((x) => x.id === e.endpoint.id)?.counts;
+          this.#drainingAttempts.set(e.endpoint.id, attempts?.attempts ?? 0);
+        }
         this.stateChanges.push({
           atMs: now(),
           replica: e.endpoint.id,
@@ -40,6 +48,24 @@ export class ClientLog {
         });
       }),
       pool.on('ejected', (e) => this.ejections.set(e.endpoint.id, e.ejections)),
+      // With a registry (`--registry etcd`) replicas leave the pool and come back: a returning
+      // replica starts healthy, which the report counts as restored.
+      pool.on('endpoint-removed', (e) => {
+        this.#removedAttempts += this.#drainingAttempts.get(e.endpoint.id) ?? 0;
+        this.#drainingAttempts.delete(e.endpoint.id);
+      }),
+      pool.on('endpoint-added', (e) => {
+        const before = this.states.get(e.endpoint.id);
+        this.states.set(e.endpoint.id, 'healthy');
+        if (before === undefined) return;
+        this.stateChanges.push({
+          atMs: now(),
+          replica: e.endpoint.id,
+          from: before,
+          to: 'healthy',
+          detector: 'discovery',
+        });
+      }),
     );
   }
 
@@ -49,7 +75,8 @@ export class ClientLog {
 
   /** Attempts the pool has sent, over all endpoints; undefined for the baseline. */
   attempts(): number | undefined {
-    return totalAttempts(this.client.pool);
+    const current = totalAttempts(this.client.pool);
+    return current === undefined ? undefined : current + this.#removedAttempts;
   }
 
   /** The run so far, for `clientSummary`; call before the pool is closed. */

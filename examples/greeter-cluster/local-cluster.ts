@@ -14,7 +14,12 @@
  * ```
  */
 import { ReplicaStartError, addressInUseExitCode, spawnReplica } from './replica-process.js';
-import type { ReplicaProcess, ReplicaTls, SpawnReplicaOptions } from './replica-process.js';
+import type {
+  ReplicaProcess,
+  ReplicaRegistryOptions,
+  ReplicaTls,
+  SpawnReplicaOptions,
+} from './replica-process.js';
 
 export type { ReplicaTls };
 
@@ -28,6 +33,8 @@ export interface LocalClusterOptions {
   readonly tls?: ReplicaTls;
   /** Added to the replicas' environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Each replica registers itself in etcd (`replica.ts --etcd`), and again after a restart. */
+  readonly registry?: ReplicaRegistryOptions;
   /** Time allowed for each replica to become ready, in ms. Default 15 000. */
   readonly readyTimeoutMs?: number;
 }
@@ -209,10 +216,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 }
 
 function spawnOptionsFor(name: string, options: LocalClusterOptions): SpawnReplicaOptions {
-  const { tls, env, readyTimeoutMs } = options;
+  const { tls, env, readyTimeoutMs, registry } = options;
   return {
     name,
     ...(tls === undefined ? {} : { tls }),
+    ...(registry === undefined ? {} : { registry }),
     ...(env === undefined ? {} : { env }),
     ...(readyTimeoutMs === undefined ? {} : { readyTimeoutMs }),
   };

@@ -12,12 +12,25 @@ export interface ReplicaOptions {
   readonly adminPort: number;
   /** Serve gRPC and HTTP over TLS (admin stays plain HTTP). */
   readonly tls?: TlsMaterial;
+  /** Register in etcd (`--etcd`): under a lease, removed when the replica stops or dies. */
+  readonly registry?: ReplicaRegistry;
+}
+
+/** Where and how a replica registers itself (see `replica.ts`). */
+export interface ReplicaRegistry {
+  /** etcd client URLs. */
+  readonly hosts: readonly string[];
+  /** The service: keys are `<service>/127.0.0.1:<grpcPort>`. Default `greeter`. */
+  readonly service: string;
+  /** The lease's TTL, s: a killed replica's key lasts this long. Default 5. */
+  readonly ttlSeconds: number;
 }
 
 /** The usage text printed for bad arguments. */
 export const usage = `usage: node --import tsx examples/greeter-cluster/replica.ts
   [--name r1] [--grpc-port 0] [--http-port 0] [--admin-port 0]
-  [--tls-cert server.crt --tls-key server.key [--tls-ca ca.crt [--tls-require-client-cert]]]`;
+  [--tls-cert server.crt --tls-key server.key [--tls-ca ca.crt [--tls-require-client-cert]]]
+  [--etcd http://127.0.0.1:2379[,…] [--etcd-service greeter] [--etcd-ttl 5]]`;
 
 /**
  * Parses `argv` (without node and the script).
@@ -38,6 +51,9 @@ export function parseReplicaOptions(argv: readonly string[]): ReplicaOptions {
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
       'tls-require-client-cert': { type: 'boolean', default: false },
+      etcd: { type: 'string' },
+      'etcd-service': { type: 'string' },
+      'etcd-ttl': { type: 'string' },
     },
   });
   const certFile = values['tls-cert'];
@@ -61,12 +77,33 @@ export function parseReplicaOptions(argv: readonly string[]): ReplicaOptions {
   } else if (caFile !== undefined) {
     throw new Error('--tls-ca needs --tls-cert and --tls-key');
   }
+  let registry: ReplicaRegistry | undefined;
+  if (values.etcd !== undefined) {
+    const hosts = values.etcd.split(',').filter((h) => h !== '');
+    if (hosts.length === 0 || !hosts.every((h) => /^https?:\/\/[^/]+$/.test(h))) {
+      throw new Error(`--etcd must be etcd client URLs (http://host:port,…), got '${values.etcd}'`);
+    }
+    const ttl = Number(values['etcd-ttl'] ?? '5');
+    if (!Number.isInteger(ttl) || ttl < 2 || ttl > 3600) {
+      throw new Error(
+        `--etcd-ttl must be whole seconds from 2 to 3600, got '${values['etcd-ttl']}'`,
+      );
+    }
+    const service = values['etcd-service'] ?? 'greeter';
+    if (service === '' || service.includes('/')) {
+      throw new Error(`--etcd-service must be a name without '/', got '${service}'`);
+    }
+    registry = { hosts, service, ttlSeconds: ttl };
+  } else if (values['etcd-service'] !== undefined || values['etcd-ttl'] !== undefined) {
+    throw new Error('--etcd-service and --etcd-ttl need --etcd');
+  }
   return {
     name: values.name ?? `replica-${process.pid}`,
     grpcPort: port('grpc-port', values['grpc-port']),
     httpPort: port('http-port', values['http-port']),
     adminPort: port('admin-port', values['admin-port']),
     ...(tls === undefined ? {} : { tls }),
+    ...(registry === undefined ? {} : { registry }),
   };
 }
 

@@ -28,10 +28,20 @@ export interface SpawnReplicaOptions {
   readonly httpPort?: number;
   readonly adminPort?: number;
   readonly tls?: ReplicaTls;
+  /** Register in etcd (the replica's `--etcd`, `--etcd-service`, `--etcd-ttl`). */
+  readonly registry?: ReplicaRegistryOptions;
   /** Added to this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
   /** Time allowed from spawn to the ready line, in ms. Default 15 000 (first runs compile). */
   readonly readyTimeoutMs?: number;
+}
+
+/** Where a replica registers itself: etcd client URLs, the service (default `greeter`), the TTL. */
+export interface ReplicaRegistryOptions {
+  readonly etcd: readonly string[];
+  readonly service?: string;
+  /** The lease's TTL, s. Default 5. */
+  readonly ttlSeconds?: number;
 }
 
 /** The line a replica prints when it is listening. */
@@ -42,6 +52,8 @@ export interface ReplicaReady {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly adminPort: number;
+  /** The key it registered in etcd (with `registry`). */
+  readonly etcdKey?: string;
 }
 
 /** How a replica process ended. */
@@ -187,6 +199,14 @@ export async function spawnReplica(options: SpawnReplicaOptions): Promise<Replic
     args.push('--tls-cert', options.tls.certPath, '--tls-key', options.tls.keyPath);
     if (options.tls.caPath !== undefined) args.push('--tls-ca', options.tls.caPath);
     if (options.tls.requireClientCert === true) args.push('--tls-require-client-cert');
+  }
+  if (options.registry) {
+    args.push('--etcd', options.registry.etcd.join(','));
+    if (options.registry.service !== undefined)
+      args.push('--etcd-service', options.registry.service);
+    if (options.registry.ttlSeconds !== undefined) {
+      args.push('--etcd-ttl', String(options.registry.ttlSeconds));
+    }
   }
 
   installSafetyNet();

@@ -6,7 +6,16 @@
  */
 
 // What every source shares
-export { DiscoverySource, PollingSource, DiscoveryError, defaultSourceBackoff } from './source.js';
+export {
+  DiscoverySource,
+  PollingSource,
+  DiscoveryError,
+  defaultSourceBackoff,
+  resolveSourceOptions,
+  resolvePollingOptions,
+  sourceOptionKeys,
+  pollingOptionKeys,
+} from './source.js';
 export type {
   SourceOptions,
   PollingOptions,
@@ -16,6 +25,9 @@ export type {
   Resolution,
   DiscoveryEvents,
   DiscoveryEventName,
+  ResolvedSourceOptions,
+  ResolvedPolling,
+  PollingDefaults,
 } from './source.js';
 export { discoveryAttributes } from './metrics.js';
 export type { SourceMetricsOptions } from './metrics.js';
@@ -28,3 +40,35 @@ export {
   parseEndpointFile,
 } from './file/file-source.js';
 export type { FileSourceOptions } from './file/file-source.js';
+
+// DNS: A/AAAA and SRV
+export { DnsSource, dnsSource } from './dns/dns-source.js';
+export { dnsSourceDefaults } from './dns/dns-options.js';
+export type {
+  DnsAddressTarget,
+  DnsFamily,
+  DnsHostnameOptions,
+  DnsQuery,
+  DnsSourceCommonOptions,
+  DnsSourceOptions,
+  DnsSrvOptions,
+  DnsToAddress,
+} from './dns/dns-options.js';
+export type { DnsServer } from './dns/dns-servers.js';
+export { DnsQueryError } from './dns/dns-client.js';
+export type { DnsServerFailure } from './dns/dns-client.js';
+export { srvZeroWeight } from './dns/srv-endpoints.js';
+
+// etcd: gRPC-Go's naming layout, and lease-based registration
+export { etcdSource, EtcdSource } from './etcd/etcd-source.js';
+export type { EtcdSourceOptions } from './etcd/etcd-source.js';
+export { registerEndpoint, defaultRegistrationBackoff } from './etcd/register-endpoint.js';
+export type {
+  RegisterEndpointOptions,
+  Registration,
+  RegistrationEvents,
+  RegistrationEventName,
+  RegistrationState,
+} from './etcd/register-endpoint.js';
+export type { EtcdConnectionOptions, EtcdClientSettings } from './etcd/etcd-client.js';
+export { etcdMetadataKeys } from './etcd/etcd-value.js';

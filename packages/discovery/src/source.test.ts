@@ -198,6 +198,36 @@ describe('DiscoverySource / PollingSource', () => {
     source.close();
   });
 
+  it('maps endpoints before checking them: rewrites, filters, and skips what throws', async () => {
+    const source = new ScriptedSource({
+      map: (e) => {
+        const meta = e.metadata as { replica?: string; http?: string } | undefined;
+        if (meta?.replica === 'drop') return undefined;
+        if (meta?.replica === 'bad') throw new Error('no replica name');
+        return { ...e, id: meta?.replica, address: meta?.http ?? e.address };
+      },
+    });
+    const { updates } = subscribe(source);
+    const skipped = record(source, 'skipped');
+    await source.answer({
+      endpoints: [
+        { address: 'a:1', metadata: { replica: 'r1', http: 'http://a:2' } },
+        { address: 'b:1', metadata: { replica: 'drop' } },
+        { address: 'c:1', metadata: { replica: 'bad' } },
+      ],
+    });
+    expect(updates[0]).toEqual({
+      type: 'full',
+      endpoints: [
+        { id: 'r1', address: 'http://a:2', metadata: { replica: 'r1', http: 'http://a:2' } },
+      ],
+    });
+    expect(skipped).toEqual([
+      { record: '{"address":"c:1","metadata":{"replica":"bad"}}', reason: 'no replica name' },
+    ]);
+    source.close();
+  });
+
   it('does not empty a list on an empty answer unless allowEmpty', async () => {
     const guarded = new ScriptedSource();
     const g = subscribe(guarded);
@@ -315,6 +345,7 @@ describe('DiscoverySource / PollingSource', () => {
     const bad: [SourceOptions & PollingOptions, string][] = [
       [{ name: '' }, 'name'],
       [{ allowEmpty: 'yes' as never }, 'allowEmpty'],
+      [{ map: 'id' as never }, 'map'],
       [{ backoff: {} as never }, 'backoff'],
       [{ clock: {} as never }, 'clock'],
       [{ random: Math.random as never }, 'random'],

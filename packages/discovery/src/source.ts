@@ -117,6 +117,13 @@ export interface SourceOptions {
    * to 30 s, equal jitter (each wait is between half and all of its ceiling).
    */
   readonly backoff?: Backoff;
+  /**
+   * Rewrites each endpoint the registry gave before it is checked and delivered: set an `id`
+   * or a `group` from metadata, turn `host:port` into a URL for `createFetch`, or return
+   * undefined to leave the endpoint out (filtering, not reported). A throw skips the record with
+   * a `skipped` event. Default: none.
+   */
+  readonly map?: (endpoint: EndpointInit) => EndpointInit | undefined;
   /** OpenTelemetry metrics; false for none. Default: the global MeterProvider. */
   readonly metrics?: SourceMetricsOptions | false;
   /** Time source. Default core's `systemClock` (unref'd timers). */
@@ -128,6 +135,7 @@ export interface SourceOptions {
 export const sourceOptionKeys: readonly string[] = [
   'name',
   'allowEmpty',
+  'map',
   'backoff',
   'metrics',
   'clock',
@@ -145,6 +153,7 @@ export const defaultSourceBackoff: Backoff = exponentialBackoff({
 export interface ResolvedSourceOptions {
   readonly name: string;
   readonly allowEmpty: boolean;
+  readonly map: ((endpoint: EndpointInit) => EndpointInit | undefined) | undefined;
   readonly backoff: Backoff;
   readonly metrics: SourceMetricsOptions | false;
   readonly clock: Clock;
@@ -176,6 +185,10 @@ export function resolveSourceOptions(
   return {
     name: options.name === undefined ? defaultName : v.nonEmptyString('name', options.name),
     allowEmpty: v.boolean('allowEmpty', options.allowEmpty, false),
+    map:
+      options.map === undefined
+        ? undefined
+        : v.func<(endpoint: EndpointInit) => EndpointInit | undefined>('map', options.map),
     backoff,
     metrics,
     clock,
@@ -198,6 +211,7 @@ export abstract class DiscoverySource implements EndpointSource {
   protected readonly clock: Clock;
   protected readonly random: Random;
   readonly #allowEmpty: boolean;
+  readonly #map: ((endpoint: EndpointInit) => EndpointInit | undefined) | undefined;
   readonly #backoff: Backoff;
   readonly #metricsOptions: SourceMetricsOptions | false;
   #metrics: SourceMetrics | undefined;
@@ -218,6 +232,7 @@ export abstract class DiscoverySource implements EndpointSource {
     this.clock = options.clock;
     this.random = options.random;
     this.#allowEmpty = options.allowEmpty;
+    this.#map = options.map;
     this.#backoff = options.backoff;
     this.#metricsOptions = options.metrics;
   }
@@ -328,12 +343,15 @@ export abstract class DiscoverySource implements EndpointSource {
     for (const skipped of resolution.skipped ?? []) this.#skip(skipped);
     const list: EndpointInit[] = [];
     const ids = new Set<string>();
-    resolution.endpoints.forEach((init, i) => {
+    resolution.endpoints.forEach((given, i) => {
+      let init: EndpointInit | undefined = given;
       let id: string;
       try {
+        if (this.#map) init = this.#map(given);
+        if (init === undefined) return;
         id = normalizeEndpoint(init, `endpoints[${i}]`).id;
       } catch (error) {
-        this.#skip({ record: describe(init), reason: asError(error).message });
+        this.#skip({ record: describe(given), reason: asError(error).message });
         return;
       }
       if (ids.has(id)) {

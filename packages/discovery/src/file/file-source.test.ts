@@ -69,7 +69,7 @@ describe('parseEndpointFile', () => {
     });
     const { endpoints, skipped } = parseEndpointFile('{"endpoints": ["a:1", 7, null, ["x"]]}', 'f');
     expect(endpoints).toEqual([{ address: 'a:1' }]);
-    expect(skipped.map((s: SkippedRecord) => s.record)).toEqual([
+    expect(skipped?.map((s: SkippedRecord) => s.record)).toEqual([
       'endpoints[1] = 7',
       'endpoints[2] = null',
       'endpoints[3] = ["x"]',
