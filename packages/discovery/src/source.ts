@@ -160,23 +160,38 @@ export interface ResolvedSourceOptions {
   readonly random: Random;
 }
 
+/** Returns `backoff` if it is a `Backoff`; throws `DetourConfigError` (option `backoff`) if not. */
+export function checkBackoff(backoff: Backoff): Backoff {
+  if (typeof (backoff as Partial<Backoff> | null)?.delay !== 'function') {
+    throw new DetourConfigError('backoff', backoff, 'must be a Backoff (with a delay() method)');
+  }
+  return backoff;
+}
+
+/** Returns `clock` if it is a `Clock`; throws `DetourConfigError` (option `clock`) if not. */
+export function checkClock(clock: Clock): Clock {
+  if (typeof (clock as Partial<Clock> | null)?.setTimeout !== 'function') {
+    throw new DetourConfigError('clock', clock, 'must be a Clock');
+  }
+  return clock;
+}
+
+/** Returns `random` if it is a `Random`; throws `DetourConfigError` (option `random`) if not. */
+export function checkRandom(random: Random): Random {
+  if (typeof (random as Partial<Random> | null)?.next !== 'function') {
+    throw new DetourConfigError('random', random, 'must be a Random (with a next() method)');
+  }
+  return random;
+}
+
 /** Checks the options every source takes, at construction time. */
 export function resolveSourceOptions(
   options: SourceOptions,
   defaultName: string,
 ): ResolvedSourceOptions {
-  const backoff = options.backoff ?? defaultSourceBackoff;
-  if (typeof (backoff as Partial<Backoff> | null)?.delay !== 'function') {
-    throw new DetourConfigError('backoff', backoff, 'must be a Backoff (with a delay() method)');
-  }
-  const clock = options.clock ?? systemClock;
-  if (typeof (clock as Partial<Clock> | null)?.setTimeout !== 'function') {
-    throw new DetourConfigError('clock', clock, 'must be a Clock');
-  }
-  const random = options.random ?? systemRandom;
-  if (typeof (random as Partial<Random> | null)?.next !== 'function') {
-    throw new DetourConfigError('random', random, 'must be a Random (with a next() method)');
-  }
+  const backoff = checkBackoff(options.backoff ?? defaultSourceBackoff);
+  const clock = checkClock(options.clock ?? systemClock);
+  const random = checkRandom(options.random ?? systemRandom);
   const metrics = options.metrics ?? {};
   if (metrics !== false && (typeof metrics !== 'object' || metrics === null)) {
     throw new DetourConfigError('metrics', metrics, 'must be an object or false');

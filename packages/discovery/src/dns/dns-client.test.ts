@@ -8,17 +8,13 @@ import { createSocket } from 'node:dgram';
 import { systemClock } from '@detour/core';
 import { ManualClock } from '@detour/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openResources, settledResources, waitForNoLeaks } from '../test-support/open-resources.js';
 import { DnsClient, DnsQueryError } from './dns-client.js';
 import type { Clock } from '@detour/core';
 import { parseServer } from './dns-servers.js';
 import { rcodes } from './dns-message.js';
 import { startTestDnsServer } from './test-support/dns-test-server.js';
 import type { Handler, ReceivedQuery, TestDnsServer } from './test-support/dns-test-server.js';
-import {
-  openResources,
-  settledResources,
-  waitForResources,
-} from './test-support/open-resources.js';
 
 const servers: TestDnsServer[] = [];
 
@@ -198,14 +194,14 @@ describe('DnsClient', () => {
     abort.abort(reason);
     await expect(answer).rejects.toBe(reason);
     expect(clock.pendingTimers).toBe(0);
-    await waitForResources(baseline);
+    await waitForNoLeaks(baseline);
     // Aborted in the same turn: the socket is closed while it is still connecting.
     const early = new AbortController();
     const closedEarly = client([silent], clock).query('x.test', 'A', early.signal);
     early.abort(reason);
     await expect(closedEarly).rejects.toBe(reason);
     expect(clock.pendingTimers).toBe(0);
-    await waitForResources(baseline);
+    await waitForNoLeaks(baseline);
   });
 
   it('leaves no socket or timer behind, whatever the outcome', async () => {
@@ -223,6 +219,6 @@ describe('DnsClient', () => {
     await resolver.query('tcp.test', 'A', never);
     await resolver.query('fail.test', 'A', never).catch(() => undefined);
     expect(clock.pendingTimers).toBe(0);
-    await waitForResources(baseline);
+    await waitForNoLeaks(baseline);
   });
 });

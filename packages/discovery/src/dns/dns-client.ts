@@ -137,12 +137,15 @@ export class DnsClient {
     edns: boolean,
     signal: AbortSignal,
   ): Promise<DnsResponse> {
-    const query = encodeQuery(id, name, type, edns);
-    const check = checker(id, name, type);
-    const { timeoutMs, clock } = this.#options;
-    return transport === 'UDP'
-      ? udpExchange(server, query, check, timeoutMs, clock, signal)
-      : tcpExchange(server, query, check, timeoutMs, clock, signal);
+    const exchange: Exchange = {
+      server,
+      query: encodeQuery(id, name, type, edns),
+      check: checker(id, name, type),
+      timeoutMs: this.#options.timeoutMs,
+      clock: this.#options.clock,
+      signal,
+    };
+    return transport === 'UDP' ? udpExchange(exchange) : tcpExchange(exchange);
   }
 }
 
@@ -198,53 +201,83 @@ function describeNetError(error: NodeJS.ErrnoException, transport: string): stri
   return `failed over ${transport}: ${error.code ?? error.message}`;
 }
 
-/** Settles a promise once, after releasing the exchange's socket, timer and abort listener. */
-function settleOnce<T>(
-  resolve: (value: T) => void,
-  reject: (reason: unknown) => void,
-  release: () => void,
-): { settled: () => boolean; ok: (value: T) => void; fail: (reason: unknown) => void } {
-  let settled = false;
-  const end = (): boolean => {
-    if (settled) return false;
-    settled = true;
-    release();
-    return true;
-  };
-  return {
-    settled: () => settled,
-    ok: (value) => {
-      if (end()) resolve(value);
-    },
-    fail: (reason) => {
-      if (end()) reject(reason);
-    },
-  };
+/** One query to one server, over one transport. */
+interface Exchange {
+  readonly server: DnsServer;
+  readonly query: Buffer;
+  readonly check: Check;
+  /** The wait for the answer, ms. */
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+  readonly signal: AbortSignal;
 }
 
-/** One query over UDP on a connected socket (so only the server's datagrams arrive). */
-function udpExchange(
-  server: DnsServer,
-  query: Buffer,
-  check: Check,
-  timeoutMs: number,
-  clock: Clock,
-  signal: AbortSignal,
+/** How a transport ends its exchange: with the answer, or with why it failed. */
+interface Settle {
+  /** Whether the exchange has ended. */
+  settled(): boolean;
+  ok(response: DnsResponse): void;
+  fail(reason: Error): void;
+}
+
+/** A transport's side of an exchange: its socket, opened by `open` in `runExchange`. */
+interface Transport {
+  /** Closes the socket. */
+  close(): void;
+  /** Why the exchange failed when the time ran out. */
+  timedOut(): string;
+}
+
+/**
+ * Runs one exchange: rejects at once when the signal is already aborted; otherwise `open` opens
+ * the transport's socket, which settles the exchange through `done`, as do the signal and the
+ * timer. It settles once; the socket is closed, the timer cancelled and the abort listener
+ * removed as it does.
+ */
+function runExchange(
+  { timeoutMs, clock, signal }: Exchange,
+  open: (done: Settle) => Transport,
 ): Promise<DnsResponse> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(abortReason(signal));
       return;
     }
+    let settled = false;
+    const end = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      timer.cancel();
+      signal.removeEventListener('abort', onAbort);
+      transport.close();
+      return true;
+    };
+    const done: Settle = {
+      settled: () => settled,
+      ok: (response) => {
+        if (end()) resolve(response);
+      },
+      fail: (reason) => {
+        if (end()) reject(reason);
+      },
+    };
+    const onAbort = (): void => done.fail(abortReason(signal));
+    const transport = open(done);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer: Timer = clock.setTimeout(
+      () => done.fail(new Error(transport.timedOut())),
+      timeoutMs,
+    );
+  });
+}
+
+/** One query over UDP on a connected socket (so only the server's datagrams arrive). */
+function udpExchange(exchange: Exchange): Promise<DnsResponse> {
+  const { server, query, check, timeoutMs } = exchange;
+  return runExchange(exchange, (done) => {
     const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
     let ignored = 0;
     let firstIgnored = '';
-    const onAbort = (): void => done.fail(abortReason(signal));
-    const done = settleOnce<DnsResponse>(resolve, reject, () => {
-      timer.cancel();
-      signal.removeEventListener('abort', onAbort);
-      socket.close();
-    });
     socket.on('error', (error) => done.fail(new Error(describeNetError(error, 'UDP'))));
     socket.on('message', (message) => {
       const result = check(message);
@@ -256,42 +289,28 @@ function udpExchange(
       ignored++;
       firstIgnored ||= result;
     });
-    signal.addEventListener('abort', onAbort, { once: true });
-    const timer: Timer = clock.setTimeout(() => {
-      const why = ignored === 0 ? '' : ` (ignored ${ignored} datagram(s): ${firstIgnored})`;
-      done.fail(new Error(`gave no answer over UDP within ${timeoutMs} ms${why}`));
-    }, timeoutMs);
     socket.connect(server.port, server.host, () => {
       if (done.settled()) return;
       socket.send(query, (error) => {
         if (error) done.fail(new Error(describeNetError(error, 'UDP')));
       });
     });
+    return {
+      close: () => socket.close(),
+      timedOut: () => {
+        const why = ignored === 0 ? '' : ` (ignored ${ignored} datagram(s): ${firstIgnored})`;
+        return `gave no answer over UDP within ${timeoutMs} ms${why}`;
+      },
+    };
   });
 }
 
 /** One query over TCP, with the two-byte length prefix of RFC 1035 §4.2.2. */
-function tcpExchange(
-  server: DnsServer,
-  query: Buffer,
-  check: Check,
-  timeoutMs: number,
-  clock: Clock,
-  signal: AbortSignal,
-): Promise<DnsResponse> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(abortReason(signal));
-      return;
-    }
+function tcpExchange(exchange: Exchange): Promise<DnsResponse> {
+  const { server, query, check, timeoutMs } = exchange;
+  return runExchange(exchange, (done) => {
     const socket: Socket = connect({ host: server.host, port: server.port, family: server.family });
     let received = Buffer.alloc(0);
-    const onAbort = (): void => done.fail(abortReason(signal));
-    const done = settleOnce<DnsResponse>(resolve, reject, () => {
-      timer.cancel();
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-    });
     socket.setNoDelay(true);
     socket.on('error', (error) => done.fail(new Error(describeNetError(error, 'TCP'))));
     socket.on('connect', () => {
@@ -311,10 +330,9 @@ function tcpExchange(
     socket.on('close', () =>
       done.fail(new Error('closed the TCP connection before answering in full')),
     );
-    signal.addEventListener('abort', onAbort, { once: true });
-    const timer: Timer = clock.setTimeout(
-      () => done.fail(new Error(`gave no answer over TCP within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    return {
+      close: () => socket.destroy(),
+      timedOut: () => `gave no answer over TCP within ${timeoutMs} ms`,
+    };
   });
 }

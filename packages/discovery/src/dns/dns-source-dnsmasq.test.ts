@@ -10,10 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsmasq } from '../test-support/dnsmasq.js';
 import type { Dnsmasq, DnsmasqHost, DnsmasqSrv } from '../test-support/dnsmasq.js';
 import type { DiscoveryEvents } from '../source.js';
+import { settledResources, waitForNoLeaks } from '../test-support/open-resources.js';
 import type { DnsSourceOptions } from './dns-options.js';
 import { dnsSource } from './dns-source.js';
 import type { DnsSource } from './dns-source.js';
-import { settledResources, waitForResources } from './test-support/open-resources.js';
 
 /** Every wait for the source to see a change polls for at most this long, ms. */
 const settleMs = 8_000;
@@ -239,6 +239,6 @@ describe('dnsSource on dnsmasq', () => {
     const { source } = watch({ srv: service });
     await source.ready();
     source.close();
-    await waitForResources(baseline);
+    await waitForNoLeaks(baseline);
   });
 });

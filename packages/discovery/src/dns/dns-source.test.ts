@@ -12,13 +12,13 @@ import { ManualClock } from '@detour/core/testing';
 import type { Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DiscoveryEvents } from '../source.js';
+import { settledResources, waitForNoLeaks } from '../test-support/open-resources.js';
 import { rcodes } from './dns-message.js';
 import type { DnsSourceOptions } from './dns-options.js';
 import { dnsSource } from './dns-source.js';
 import type { DnsSource } from './dns-source.js';
 import { rawRecord, startTestDnsServer } from './test-support/dns-test-server.js';
 import type { Handler, ReceivedQuery, TestDnsServer } from './test-support/dns-test-server.js';
-import { settledResources, waitForResources } from './test-support/open-resources.js';
 
 /** A ManualClock that remembers every delay it was asked for. */
 class RecordingClock extends ManualClock {
@@ -441,7 +441,7 @@ describe('dnsSource: failures and life cycle', () => {
     await dns.waitForQueries(1);
     w.source.close();
     expect(w.clock.pendingTimers).toBe(0);
-    await waitForResources(baseline);
+    await waitForNoLeaks(baseline);
     expect(w.source.health().state).toBe('closed');
     expect(w.events.error).toEqual([]);
   });

@@ -8,13 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { DetourConfigError, constantBackoff } from '@detour/core';
 import type { EndpointInit } from '@detour/core';
 import type { DiscoveryEvents, SkippedRecord } from '../source.js';
-import {
-  activeResources,
-  startEtcdServer,
-  waitFor,
-  waitForNoLeaks,
-} from '../test-support/etcd-server.js';
+import { startEtcdServer } from '../test-support/etcd-server.js';
 import type { EtcdServer } from '../test-support/etcd-server.js';
+import { openResources, waitForNoLeaks } from '../test-support/open-resources.js';
+import { waitFor } from '../test-support/wait-for.js';
 import { etcdSource } from './etcd-source.js';
 import type { EtcdSource, EtcdSourceOptions } from './etcd-source.js';
 
@@ -357,7 +354,7 @@ describe('etcdSource: refresh and life cycle', () => {
   });
 
   it('leaves no handle or timer behind after close(), while watching or while etcd is down', async () => {
-    const baseline = activeResources();
+    const baseline = openResources();
     const service = newService();
     const watching = etcdSource({ hosts: etcd.url, service, metrics: false });
     watching.subscribe({ next: () => undefined });

@@ -12,13 +12,10 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DetourConfigError, constantBackoff } from '@detour/core';
 import { DiscoveryError } from '../source.js';
-import {
-  activeResources,
-  startEtcdServer,
-  waitFor,
-  waitForNoLeaks,
-} from '../test-support/etcd-server.js';
+import { startEtcdServer } from '../test-support/etcd-server.js';
 import type { EtcdServer } from '../test-support/etcd-server.js';
+import { openResources, waitForNoLeaks } from '../test-support/open-resources.js';
+import { waitFor } from '../test-support/wait-for.js';
 import { etcdSource } from './etcd-source.js';
 import { registerEndpoint } from './register-endpoint.js';
 import type {
@@ -212,7 +209,7 @@ async function expectKeptAlive(leaseId: string): Promise<void> {
 describe('registerEndpoint: etcd down at start', () => {
   it('rejects after startTimeoutMs, having released everything', async () => {
     await etcd.stop();
-    const baseline = activeResources();
+    const baseline = openResources();
     const registering = registerEndpoint({
       hosts: etcd.url,
       service: newService(),
@@ -270,7 +267,7 @@ describe('registerEndpoint: etcd down at start', () => {
 
 describe('registerEndpoint: life cycle and options', () => {
   it("leaves no handle or timer behind after close(), and does not close the caller's client", async () => {
-    const baseline = activeResources();
+    const baseline = openResources();
     const owned = await registerEndpoint({
       hosts: etcd.url,
       service: newService(),
@@ -292,7 +289,7 @@ describe('registerEndpoint: life cycle and options', () => {
   });
 
   it('closes without etcd within requestTimeoutMs, releasing everything', async () => {
-    const baseline = activeResources();
+    const baseline = openResources();
     const registration = await registerEndpoint({
       hosts: etcd.url,
       service: newService(),

@@ -28,7 +28,7 @@ import {
   systemRandom,
   validate as v,
 } from '@detour/core';
-import { DiscoveryError } from '../source.js';
+import { DiscoveryError, checkBackoff, checkClock, checkRandom } from '../source.js';
 import {
   checkOptionKeys,
   endStream,
@@ -179,22 +179,13 @@ function resolveSettings(options: RegisterEndpointOptions): Settings {
     options.startTimeoutMs === Infinity
       ? Infinity
       : v.positive('startTimeoutMs', options.startTimeoutMs, 30_000);
-  const backoff = options.backoff ?? defaultRegistrationBackoff;
-  if (typeof (backoff as Partial<Backoff> | null)?.delay !== 'function') {
-    throw new DetourConfigError('backoff', backoff, 'must be a Backoff (with a delay() method)');
-  }
+  const backoff = checkBackoff(options.backoff ?? defaultRegistrationBackoff);
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new DetourConfigError('signal', signal, 'must be an AbortSignal');
   }
-  const clock = options.clock ?? systemClock;
-  if (typeof (clock as Partial<Clock> | null)?.setTimeout !== 'function') {
-    throw new DetourConfigError('clock', clock, 'must be a Clock');
-  }
-  const random = options.random ?? systemRandom;
-  if (typeof (random as Partial<Random> | null)?.next !== 'function') {
-    throw new DetourConfigError('random', random, 'must be a Random (with a next() method)');
-  }
+  const clock = checkClock(options.clock ?? systemClock);
+  const random = checkRandom(options.random ?? systemRandom);
   return {
     connection: resolveEtcdConnection(options),
     key,

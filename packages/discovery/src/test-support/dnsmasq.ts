@@ -14,8 +14,7 @@
  * root, dnsmasq is told to stay root (`--user=root`): it would otherwise drop to `nobody`, which
  * cannot read the temporary folder. Not as root, it keeps the test's user.
  *
- * A watchdog (`sh` reading a pipe from this process) SIGKILLs dnsmasq when this process dies,
- * however it dies, so no dnsmasq outlives a killed test runner.
+ * dnsmasq runs watched (`child-process.ts`): no dnsmasq outlives a killed test runner.
  *
  * ```ts
  * const dns = await startDnsmasq({
@@ -32,14 +31,12 @@
  * }
  * ```
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, spawnServer, startOnFreePorts, startWhilePortTaken } from './child-process.js';
+import type { ServerProcess } from './child-process.js';
 
 /** An A (IPv4 `address`) or AAAA (IPv6) record. */
 export interface DnsmasqHost {
@@ -95,49 +92,8 @@ export interface Dnsmasq {
 const readyTimeoutMs = 10_000;
 /** Grace after SIGTERM before SIGKILL, ms. */
 const stopGraceMs = 3_000;
-/** How long `start()` retries while the port is still taken, ms. */
-const rebindTimeoutMs = 5_000;
 
 const binary = existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : 'dnsmasq';
-
-const live = new Set<ChildProcess>();
-let safetyNetInstalled = false;
-
-function installSafetyNet(): void {
-  if (safetyNetInstalled) return;
-  safetyNetInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A port free for both TCP and UDP on 127.0.0.1 a moment ago. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address !== null ? address.port : 0;
-        server.close(() => resolve(found));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => {
-        socket.close();
-        resolve(false);
-      });
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 function hostsFile(hosts: readonly DnsmasqHost[], marker: string): string {
   return [...hosts.map((h) => `${h.address} ${h.name}`), `127.0.0.1 ${marker}`, ''].join('\n');
@@ -158,10 +114,7 @@ class Server implements Dnsmasq {
   #hosts: readonly DnsmasqHost[];
   #srv: readonly DnsmasqSrv[];
   #generation = 0;
-  #child: ChildProcess | undefined;
-  #watchdog: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
-  #stderr = '';
+  #process: ServerProcess | undefined;
   #disposed = false;
 
   constructor(
@@ -177,51 +130,34 @@ class Server implements Dnsmasq {
   }
 
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#process?.running ?? false;
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#process?.pid;
   }
 
   log(): string {
-    return this.#stderr;
+    return this.#process?.stderr ?? '';
   }
 
   async start(): Promise<void> {
     if (this.#disposed) throw new Error('dnsmasq: disposed');
-    if (this.#child) return;
-    const giveUpAt = Date.now() + rebindTimeoutMs;
-    for (;;) {
-      try {
-        await this.#spawn();
-        return;
-      } catch (error) {
-        const portTaken = /Address already in use/.test(this.#stderr);
-        if (!portTaken || Date.now() > giveUpAt) throw error;
-        await delay(100);
-      }
-    }
+    if (this.running) return;
+    await startWhilePortTaken(() => this.#spawn(), 100);
   }
 
   async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
-    try {
-      await this.#exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#process?.stop(stopGraceMs);
   }
 
   async setHosts(hosts: readonly DnsmasqHost[]): Promise<void> {
     this.#hosts = hosts;
     const marker = this.#writeFiles();
-    if (!this.#child) return;
-    this.#child.kill('SIGHUP');
-    await this.#waitForAnswer(marker, this.#child);
+    const child = this.#process;
+    if (!child?.running) return;
+    child.signal('SIGHUP');
+    await this.#waitForAnswer(marker, child);
   }
 
   async setSrv(srv: readonly DnsmasqSrv[]): Promise<void> {
@@ -265,26 +201,8 @@ class Server implements Dnsmasq {
       '--pid-file=',
       ...(process.getuid?.() === 0 ? ['--user=root'] : []),
     ];
-    installSafetyNet();
-    this.#stderr = '';
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(child);
-    this.#child = child;
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      this.#stderr = (this.#stderr + chunk).slice(-8192);
-    });
-    child.on('error', () => undefined);
-    this.#exited = new Promise((resolve) => {
-      // 'close': exited, and its stderr pipe is closed too.
-      child.once('close', () => {
-        live.delete(child);
-        if (this.#child === child) this.#child = undefined;
-        // A turn of the event loop more, for Node to release the processes' handles.
-        void this.#stopWatchdog().then(() => setTimeout(resolve, 0));
-      });
-    });
-    this.#startWatchdog(child.pid);
+    const child = spawnServer(binary, args);
+    this.#process = child;
     try {
       await this.#waitForAnswer(marker, child);
     } catch (error) {
@@ -294,52 +212,18 @@ class Server implements Dnsmasq {
   }
 
   /** Polls until dnsmasq answers `marker`; fails at once if `child` exits. */
-  async #waitForAnswer(marker: string, child: ChildProcess): Promise<void> {
+  async #waitForAnswer(marker: string, child: ServerProcess): Promise<void> {
     const resolver = new Resolver({ timeout: 250, tries: 1 });
     resolver.setServers([this.server]);
-    const deadline = Date.now() + readyTimeoutMs;
-    for (;;) {
-      if (this.#child !== child) {
-        throw new Error(`dnsmasq exited (${child.exitCode ?? child.signalCode}):\n${this.#stderr}`);
-      }
+    const answers = async (): Promise<boolean> => {
       try {
         await resolver.resolve4(marker);
-        return;
+        return true;
       } catch {
-        // Not up yet, or still reading the old file.
+        return false; // Not up yet, or still reading the old file.
       }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `dnsmasq did not answer ${marker} within ${readyTimeoutMs} ms:\n${this.#stderr}`,
-        );
-      }
-      await delay(20);
-    }
-  }
-
-  /** `sh` that SIGKILLs dnsmasq once its stdin (a pipe from this process) closes. */
-  #startWatchdog(pid: number | undefined): void {
-    if (pid === undefined) return;
-    const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -KILL ${pid} 2>/dev/null`], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    watchdog.on('error', () => undefined);
-    watchdog.stdin.on('error', () => undefined);
-    live.add(watchdog);
-    watchdog.once('exit', () => live.delete(watchdog));
-    this.#watchdog = watchdog;
-  }
-
-  /** Ends the watchdog without letting it signal a pid that may be reused; waits for its exit. */
-  #stopWatchdog(): Promise<void> {
-    const watchdog = this.#watchdog;
-    this.#watchdog = undefined;
-    if (!watchdog || watchdog.exitCode !== null || watchdog.signalCode !== null) {
-      return Promise.resolve();
-    }
-    const exited = new Promise<void>((resolve) => watchdog.once('close', () => resolve()));
-    watchdog.kill('SIGKILL');
-    return exited;
+    };
+    await child.waitUntil(`dnsmasq answering ${marker}`, answers, readyTimeoutMs, 20);
   }
 }
 
@@ -348,17 +232,7 @@ class Server implements Dnsmasq {
  * answers (about 50 ms). Tries other ports if the port was taken in the meantime. Always
  * `dispose()` it.
  */
-export async function startDnsmasq(options: DnsmasqOptions = {}): Promise<Dnsmasq> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const server = new Server(await freePort(), options.domain ?? 'detour.test', options);
-    try {
-      await server.start();
-      return server;
-    } catch (error) {
-      lastError = error;
-      await server.dispose();
-    }
-  }
-  throw lastError;
+export function startDnsmasq(options: DnsmasqOptions = {}): Promise<Dnsmasq> {
+  const domain = options.domain ?? 'detour.test';
+  return startOnFreePorts(async () => new Server(await freePort({ udp: true }), domain, options));
 }

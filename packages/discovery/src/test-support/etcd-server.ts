@@ -4,8 +4,7 @@
  * It can be stopped (SIGTERM, then SIGKILL) or killed and started again on the same ports and
  * data, so the keys survive. `dispose()` stops it and removes the data dir.
  *
- * A watchdog (`sh` reading a pipe from this process) SIGKILLs etcd when this process dies,
- * however it dies, so no etcd outlives a killed test runner.
+ * etcd runs watched (`child-process.ts`): no etcd outlives a killed test runner.
  *
  * ```ts
  * const etcd = await startEtcdServer();
@@ -18,17 +17,15 @@
  * }
  * ```
  */
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, spawnServer, startOnFreePorts, startWhilePortTaken } from './child-process.js';
+import type { ServerProcess } from './child-process.js';
 
 /** Time allowed for etcd to answer `/health` after spawn, ms. */
 const readyTimeoutMs = 20_000;
-/** How long `start()` retries while a port is still taken, ms. */
-const rebindTimeoutMs = 5_000;
 /** Grace after SIGTERM before SIGKILL, ms. */
 const stopGraceMs = 5_000;
 
@@ -60,35 +57,6 @@ export interface EtcdServer {
   dispose(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let safetyNetInstalled = false;
-
-function installSafetyNet(): void {
-  if (safetyNetInstalled) return;
-  safetyNetInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function healthy(url: string): Promise<boolean> {
   try {
     const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
@@ -102,10 +70,7 @@ async function healthy(url: string): Promise<boolean> {
 class Server implements EtcdServer {
   readonly url: string;
   readonly address: string;
-  #child: ChildProcess | undefined;
-  #watchdog: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
-  #stderr = '';
+  #process: ServerProcess | undefined;
   #disposed = false;
 
   constructor(
@@ -118,24 +83,13 @@ class Server implements EtcdServer {
   }
 
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#process?.running ?? false;
   }
 
   async start(): Promise<void> {
     if (this.#disposed) throw new Error('etcd server: disposed');
-    if (this.#child) return;
-    // After a stop, a port may be taken for a moment (by a socket still closing): try again.
-    const rebindDeadline = Date.now() + rebindTimeoutMs;
-    for (;;) {
-      try {
-        await this.#spawn();
-        return;
-      } catch (error) {
-        if (!/address already in use/.test(String(error)) || Date.now() > rebindDeadline)
-          throw error;
-        await delay(200);
-      }
-    }
+    if (this.running) return;
+    await startWhilePortTaken(() => this.#spawn(), 200);
   }
 
   async #spawn(): Promise<void> {
@@ -169,67 +123,30 @@ class Server implements EtcdServer {
     ];
     // Only what etcd needs from the environment: an ETCD_* variable would override a flag.
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() };
-    installSafetyNet();
-    this.#stderr = '';
-    const child = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-    live.add(child);
-    this.#child = child;
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      this.#stderr = (this.#stderr + chunk).slice(-8192);
-    });
-    child.on('error', () => undefined);
-    let exitCode: number | string | undefined;
-    this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        exitCode = code ?? signal ?? undefined;
-        live.delete(child);
-        if (this.#child === child) this.#child = undefined;
-        this.#stopWatchdog();
-        resolve();
-      });
-    });
-    this.#startWatchdog(child.pid);
-
-    const deadline = Date.now() + readyTimeoutMs;
-    while (!(await healthy(this.url))) {
-      if (exitCode !== undefined || this.#child !== child) {
-        throw new Error(`etcd exited (${exitCode}) before it was ready:\n${this.#stderr}`);
-      }
-      if (Date.now() > deadline) {
-        await this.kill();
-        throw new Error(`etcd not ready after ${readyTimeoutMs} ms:\n${this.#stderr}`);
-      }
-      await delay(50);
+    const child = spawnServer('etcd', args, env);
+    this.#process = child;
+    try {
+      await child.waitUntil('etcd ready', () => healthy(this.url), readyTimeoutMs, 50);
+    } catch (error) {
+      await this.kill();
+      throw error;
     }
   }
 
   async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    child.kill('SIGTERM');
-    child.kill('SIGCONT'); // in case it is frozen
-    const timer = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
-    try {
-      await this.#exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#process?.stop(stopGraceMs);
   }
 
   async kill(): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    child.kill('SIGKILL');
-    await this.#exited;
+    await this.#process?.kill();
   }
 
   freeze(): void {
-    this.#child?.kill('SIGSTOP');
+    this.#process?.signal('SIGSTOP');
   }
 
   thaw(): void {
-    this.#child?.kill('SIGCONT');
+    this.#process?.signal('SIGCONT');
   }
 
   async restart(): Promise<void> {
@@ -257,89 +174,15 @@ class Server implements EtcdServer {
     this.#disposed = true;
     rmSync(this.dataDir, { recursive: true, force: true });
   }
-
-  /** `sh` that SIGKILLs etcd once its stdin (a pipe from this process) closes. */
-  #startWatchdog(pid: number | undefined): void {
-    if (pid === undefined) return;
-    const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -KILL ${pid} 2>/dev/null`], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    watchdog.on('error', () => undefined);
-    watchdog.stdin.on('error', () => undefined);
-    live.add(watchdog);
-    watchdog.once('exit', () => live.delete(watchdog));
-    this.#watchdog = watchdog;
-  }
-
-  /** Ends the watchdog without letting it signal a pid that may be reused. */
-  #stopWatchdog(): void {
-    this.#watchdog?.kill('SIGKILL');
-    this.#watchdog = undefined;
-  }
 }
 
 /**
  * Starts etcd on free ports of 127.0.0.1 with a fresh data dir and resolves once it is healthy
  * (about 0.5 s). Retries on other ports if a port was taken in the meantime.
  */
-export async function startEtcdServer(): Promise<EtcdServer> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
+export function startEtcdServer(): Promise<EtcdServer> {
+  return startOnFreePorts(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'detour-etcd-'));
-    const server = new Server(await freePort(), await freePort(), dataDir);
-    try {
-      await server.start();
-      return server;
-    } catch (error) {
-      lastError = error;
-      await server.dispose();
-    }
-  }
-  throw lastError;
-}
-
-/**
- * Polls `condition` every 25 ms until it holds, for at most `timeoutMs` (real time), and returns
- * how long that took; the error says what was awaited. Tests against etcd wait for what they
- * expect rather than for a fixed time.
- */
-export async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<number> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await delay(25);
-  }
-  return Date.now() - started;
-}
-
-/** How many resources of each kind keep the event loop alive (`process.getActiveResourcesInfo()`). */
-export function activeResources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const kind of process.getActiveResourcesInfo())
-    counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  return counts;
-}
-
-/**
- * Waits until no kind of resource that keeps the event loop alive is more numerous than in
- * `baseline`: what a test opened is closed (grpc-js closes a channel that was still connecting up
- * to 1 s later).
- */
-export async function waitForNoLeaks(
-  baseline: Map<string, number>,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const excess = (): string[] =>
-    [...activeResources()]
-      .filter(([kind, n]) => n > (baseline.get(kind) ?? 0))
-      .map(([kind, n]) => `${kind} ${n} (was ${baseline.get(kind) ?? 0})`);
-  try {
-    await waitFor('resources back to the baseline', () => excess().length === 0, timeoutMs);
-  } catch {
-    throw new Error(`left open: ${excess().join(', ')}`);
-  }
+    return new Server(await freePort(), await freePort(), dataDir);
+  });
 }
