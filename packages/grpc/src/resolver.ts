@@ -55,6 +55,14 @@ class DetourResolver implements grpc.experimental.Resolver {
   readonly #listener: ListenerFunction | ListenerObject;
   #unsubscribe: (() => void) | undefined;
   #scheduled = false;
+  /**
+   * What the last report said (the addresses, or the error): a report that would say the same
+   * again is not made. grpc-js asks for a new resolution (`updateResolution()`) whenever a
+   * subchannel goes away or fails; answering each request with a report makes the balancer
+   * process it, which can ask again at once, a loop that never leaves the microtask queue. The
+   * pool pushes every change of its membership, so a repeated answer would carry nothing new.
+   */
+  #lastReport: string | undefined;
 
   constructor(target: GrpcUri, listener: ListenerFunction | ListenerObject) {
     this.#name = target.path.replace(/^\/+/, '');
@@ -98,6 +106,8 @@ class DetourResolver implements grpc.experimental.Resolver {
     const listener = this.#listener;
     if (!pool || pool.closed) {
       const details = `detour: no pool is registered as "${this.#name}"`;
+      if (this.#lastReport === details) return;
+      this.#lastReport = details;
       if (typeof listener === 'function') {
         listener(
           {
@@ -118,6 +128,9 @@ class DetourResolver implements grpc.experimental.Resolver {
       const address = toSubchannelAddress(record.endpoint.address);
       if (address) endpoints.push({ addresses: [address] });
     }
+    const report = JSON.stringify(endpoints);
+    if (this.#lastReport === report) return;
+    this.#lastReport = report;
     if (typeof listener === 'function') listener({ ok: true, value: endpoints }, {}, null, '');
     else listener.onSuccessfulResolution(endpoints, null, null, null, {});
   }
