@@ -17,7 +17,7 @@ export type { EndpointRecord, HealthStatus } from './health/endpoint-record.js';
 export type { FaultEntry } from './health/fault-log.js';
 
 // Running calls
-export type { Operation, AttemptContext } from './execute/call.js';
+export type { Operation, AttemptContext, RunningCall } from './execute/call.js';
 export { CallEndedError } from './execute/call.js';
 export type { ExecuteOptions, CallPolicy, HedgeOptions } from './execute/call-options.js';
 export { CallFailedError } from './execute/call-error.js';

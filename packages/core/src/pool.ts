@@ -23,7 +23,7 @@ import { resolvePoolOptions } from './pool-options.js';
 import type { Random } from './random.js';
 import type { Exclusion, Picker } from './selector.js';
 import { Call } from './execute/call.js';
-import type { CallHost, Operation } from './execute/call.js';
+import type { CallHost, Operation, RunningCall } from './execute/call.js';
 import type { ExecuteOptions } from './execute/call-options.js';
 import { checkExecuteOptions, resolvePolicy } from './execute/call-options.js';
 import { LatencyHistogram } from './health/latency-histogram.js';
@@ -129,8 +129,19 @@ export class Pool {
    * selector picks, with failover, retries, hedging, deadlines and budgets as `options` (over
    * the pool's `call` defaults) say. Resolves with the first acceptable result; rejects with
    * `CallFailedError` (which lists every attempt), or with the signal's reason when aborted.
+   * Throws `PoolClosedError` after `close()` and `DetourConfigError` for a bad option.
    */
   execute<T>(operation: Operation<T>, options?: ExecuteOptions<T>): Promise<T> {
+    return this.start(operation, options).result;
+  }
+
+  /**
+   * Starts one logical call as `execute()` does, and returns it running: `result` is what
+   * `execute()` returns, and `cancel(reason)` ends the call as aborting `options.signal` would.
+   * For adapters that own their calls' cancellation (a gRPC call object, a stream): no
+   * `AbortController` per call. Throws as `execute()` does.
+   */
+  start<T>(operation: Operation<T>, options?: ExecuteOptions<T>): RunningCall<T> {
     this.#assertOpen();
     let policy = this.#settings.call;
     if (options !== undefined) {
@@ -151,7 +162,8 @@ export class Pool {
       head.prevCall = call as Call<unknown>;
     }
     this.#calls = call as Call<unknown>;
-    return call.run();
+    call.run();
+    return call;
   }
 
   /** The retry budget's state, or undefined without a budget. */

@@ -1,5 +1,5 @@
 /**
- * Options of `pool.execute()`: pool-wide defaults (`createPool({ call })`) and per-call
+ * Options of `pool.execute()` and `pool.start()`: pool-wide defaults (`createPool({ call })`) and per-call
  * overrides. Validated when the pool is made (defaults) and when a call starts (overrides):
  * a bad value throws `DetourConfigError` naming the option and the value.
  */
@@ -53,9 +53,12 @@ export interface CallPolicy {
   readonly hedge?: HedgeOptions | boolean;
 }
 
-/** Per-call options of `pool.execute(operation, options)`. */
+/** Per-call options of `pool.execute(operation, options)` and `pool.start(operation, options)`. */
 export interface ExecuteOptions<T = unknown> extends CallPolicy {
-  /** Aborts every attempt and every wait of the call at once; the call rejects with `signal.reason`. */
+  /**
+   * Aborts every attempt and every wait of the call at once; the call rejects with
+   * `signal.reason`. `pool.start()`'s `cancel(reason)` does the same without a signal.
+   */
   readonly signal?: AbortSignal;
   /** Affinity key for consistent hashing. */
   readonly key?: string;

@@ -9,6 +9,8 @@ import { manualDetector } from '../testing/manual-detector.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { FakeService, ServiceError } from '../test-support/fake-service.js';
 import { CallFailedError } from './call-error.js';
+import { CallEndedError } from './call.js';
+import type { AttemptContext, Operation } from './call.js';
 import { firstSelector } from '../test-support/first-selector.js';
 
 const classify: Classifier<string> = (r) => {
@@ -85,6 +87,32 @@ async function settle<T>(
 function failure(s: Settled<unknown>): CallFailedError {
   expect(s.error).toBeInstanceOf(CallFailedError);
   return s.error as CallFailedError;
+}
+
+/** An operation whose attempts never settle on their own; it keeps each attempt's context. */
+function hanging(): { operation: Operation<string>; contexts: AttemptContext[] } {
+  const contexts: AttemptContext[] = [];
+  const operation: Operation<string> = (_endpoint, ctx) => {
+    contexts.push(ctx);
+    return new Promise<string>(() => {});
+  };
+  return { operation, contexts };
+}
+
+/** Runs `body` and returns what it threw on its own turn (listener errors rethrown on a microtask). */
+async function uncaught(body: () => Promise<void>): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const onError = (error: unknown): void => {
+    errors.push(error);
+  };
+  process.on('uncaughtException', onError);
+  try {
+    await body();
+    await flushMicrotasks();
+  } finally {
+    process.off('uncaughtException', onError);
+  }
+  return errors;
 }
 
 describe('execute: success and failover', () => {
@@ -463,6 +491,233 @@ describe('execute: abort', () => {
     );
     expect((s.error as Error).message).toBe('early');
     expect(service.log).toHaveLength(0);
+  });
+});
+
+describe('attempt context: aborted and onAbort', () => {
+  it('tells a timed-out attempt of its abort once, with the timeout as the reason', async () => {
+    const { clock, service, pool } = setup({ call: { attemptTimeoutMs: 100 } });
+    const contexts: AttemptContext[] = [];
+    const abortedAtStart: boolean[] = [];
+    const seen: unknown[] = [];
+    const s = await settle(
+      clock,
+      pool.execute(
+        (endpoint, ctx) => {
+          contexts.push(ctx);
+          abortedAtStart.push(ctx.aborted);
+          if (endpoint.id !== 'a') return service.operation(endpoint, ctx);
+          ctx.onAbort((reason) => seen.push(reason));
+          return new Promise<string>(() => {});
+        },
+        { classifier: classify },
+      ),
+    );
+    expect(s.value).toBe('b');
+    expect(s.at).toBe(100);
+    expect(abortedAtStart).toEqual([false, false]);
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Error).message).toBe('Attempt timed out after 100 ms');
+    expect(contexts[0]!.aborted).toBe(true);
+    // Its signal, first read now, is made already aborted, with the same reason.
+    expect(contexts[0]!.signal.aborted).toBe(true);
+    expect(contexts[0]!.signal.reason).toBe(seen[0]);
+    expect(contexts[1]!.aborted).toBe(false); // the winner is never aborted
+    expect(pool.get('a')!.faults.toArray()[0]!.kind).toBe('timeout');
+  });
+
+  it('tells a hedge that lost, with a CallEndedError, and its signal agrees', async () => {
+    const { clock, pool } = setup({ call: { hedge: { delayMs: 20 } } });
+    const contexts: AttemptContext[] = [];
+    const seen: unknown[] = [];
+    const s = await settle(
+      clock,
+      pool.execute((endpoint, ctx) => {
+        contexts.push(ctx);
+        if (endpoint.id === 'a') {
+          const signal = ctx.signal; // made before the abort
+          ctx.onAbort((reason) => seen.push(reason, signal.aborted));
+          return new Promise<string>(() => {});
+        }
+        return Promise.resolve(endpoint.id);
+      }),
+    );
+    expect(s.value).toBe('b');
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBeInstanceOf(CallEndedError);
+    expect(seen[1]).toBe(true); // the signal aborts before the listeners run
+    expect(contexts[0]!.signal.reason).toBe(seen[0]);
+    expect([contexts[0]!.aborted, contexts[1]!.aborted]).toEqual([true, false]);
+    expect(pool.get('a')!.failures).toBe(0);
+  });
+
+  it('calls a listener added after the abort at once, before onAbort returns', async () => {
+    const { pool } = setup();
+    const { operation, contexts } = hanging();
+    const running = pool.start(operation);
+    const reason = new Error('stop');
+    running.cancel(reason);
+    await expect(running.result).rejects.toBe(reason);
+    const seen: unknown[] = [];
+    const off = contexts[0]!.onAbort((r) => seen.push(r));
+    expect(seen).toEqual([reason]);
+    off(); // nothing left to remove
+    expect(seen).toEqual([reason]);
+  });
+
+  it('calls listeners in the order they were added, leaving out those removed', async () => {
+    const { pool } = setup();
+    const { operation, contexts } = hanging();
+    const running = pool.start(operation);
+    const ctx = contexts[0]!;
+    const order: string[] = [];
+    const offFirst = ctx.onAbort(() => order.push('first'));
+    const offSecond = ctx.onAbort(() => order.push('second'));
+    ctx.onAbort(() => order.push('third'));
+    offFirst();
+    const fourth = (): void => {
+      order.push('fourth');
+    };
+    ctx.onAbort(fourth); // after the third, although the first's place is free
+    offSecond();
+    offSecond(); // idempotent
+    const offAgain = ctx.onAbort(fourth); // the same function twice: two listeners
+    offAgain();
+    offAgain(); // removes one of them, once
+    ctx.onAbort(() => order.push('fifth'));
+    running.cancel(new Error('stop'));
+    expect(order).toEqual(['third', 'fourth', 'fifth']);
+    await expect(running.result).rejects.toThrow('stop');
+    running.cancel(new Error('again')); // settled: no listener runs twice
+    expect(order).toEqual(['third', 'fourth', 'fifth']);
+  });
+
+  it('keeps a listener that throws from disturbing the call; its error is rethrown on its own turn', async () => {
+    const { pool } = setup();
+    const { operation, contexts } = hanging();
+    const seen: unknown[] = [];
+    const reason = new Error('stop');
+    const errors = await uncaught(async () => {
+      const running = pool.start(operation);
+      contexts[0]!.onAbort(() => {
+        throw new Error('listener bug');
+      });
+      contexts[0]!.onAbort((r) => seen.push(r));
+      running.cancel(reason);
+      expect(seen).toEqual([reason]);
+      await expect(running.result).rejects.toBe(reason);
+      contexts[0]!.onAbort(() => {
+        throw new Error('late listener bug');
+      });
+    });
+    expect(errors.map((e) => (e as Error).message)).toEqual(['listener bug', 'late listener bug']);
+    const a = pool.get('a')!;
+    expect([a.inflight, a.failures]).toEqual([0, 0]);
+  });
+});
+
+describe('start: a running call and cancel()', () => {
+  it('settles result as execute() would, and cancel() after that does nothing', async () => {
+    const { clock, service, pool } = setup();
+    service.set('a', { type: 'fail' });
+    const running = pool.start(service.operation, { classifier: classify });
+    const s = await settle(clock, running.result);
+    expect(s.value).toBe('b');
+    running.cancel(new Error('too late'));
+    await flushMicrotasks();
+    expect(service.endpoints).toEqual(['a', 'b']);
+    expect([pool.get('a')!.failures, pool.get('b')!.successes]).toEqual([1, 1]);
+    expect(service.log[1]!.signal.aborted).toBe(false);
+  });
+
+  it('ends the call exactly as aborting its signal does', async () => {
+    const reason = new Error('caller gave up');
+    const run = async (how: 'cancel' | 'signal') => {
+      const { clock, service, pool } = setup({
+        call: { deadlineMs: 5000, attemptTimeoutMs: 1000, hedge: { delayMs: 20, maxHedges: 2 } },
+      });
+      service.setAll({ type: 'hang' });
+      const controller = new AbortController();
+      const running = pool.start(service.operation, {
+        classifier: classify,
+        ...(how === 'signal' && { signal: controller.signal }),
+      });
+      let ended: { error: unknown; at: number } | undefined;
+      running.result.catch((error: unknown) => (ended = { error, at: clock.now() }));
+      await flushMicrotasks();
+      clock.advance(30); // the first attempt and one hedge in flight, another hedge waiting
+      await flushMicrotasks();
+      expect(ended).toBeUndefined();
+      if (how === 'cancel') running.cancel(reason);
+      else controller.abort(reason);
+      await flushMicrotasks();
+      clock.advance(10_000);
+      await flushMicrotasks();
+      return {
+        error: ended?.error,
+        at: ended?.at,
+        attempts: service.log.map((l): unknown[] => [l.endpoint, l.kind, l.at, l.signal.reason]),
+        snapshot: pool.snapshot(),
+        pendingTimers: clock.pendingTimers,
+      };
+    };
+    const cancelled = await run('cancel');
+    const aborted = await run('signal');
+    expect(cancelled).toEqual(aborted);
+    expect(cancelled.error).toBe(reason);
+    expect(cancelled.at).toBe(30);
+    expect(cancelled.attempts).toEqual([
+      ['a', 'first', 0, reason],
+      ['b', 'hedge', 20, reason],
+    ]);
+    for (const endpoint of cancelled.snapshot.endpoints) {
+      expect([endpoint.inflight, endpoint.counts.failures]).toEqual([0, 0]);
+    }
+    expect(cancelled.pendingTimers).toBe(0);
+  });
+
+  it('cancelling during a backoff rejects at once and never calls the operation again', async () => {
+    const { clock, service, pool } = setup({ call: { backoff: 'constant' } }, ['a']);
+    service.setAll({ type: 'fail' });
+    const running = pool.start(service.operation, { classifier: classify });
+    let result: unknown;
+    running.result.catch((e: unknown) => (result = e));
+    await flushMicrotasks();
+    clock.advance(50); // inside the 100 ms backoff
+    expect(service.log).toHaveLength(1);
+    const reason = new Error('caller gave up');
+    running.cancel(reason);
+    await flushMicrotasks();
+    expect(result).toBe(reason);
+    clock.advance(10_000);
+    await flushMicrotasks();
+    expect(service.log).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('cancels without a reason as AbortController.abort() does: with an AbortError', async () => {
+    const { pool } = setup();
+    const { operation, contexts } = hanging();
+    const running = pool.start(operation);
+    const seen: unknown[] = [];
+    contexts[0]!.onAbort((reason) => seen.push(reason));
+    running.cancel();
+    const error = await running.result.catch((e: unknown) => e);
+    const standard = AbortSignal.abort().reason as DOMException;
+    expect(error).toBeInstanceOf(DOMException);
+    expect([(error as DOMException).name, (error as DOMException).message]).toEqual([
+      standard.name,
+      standard.message,
+    ]);
+    expect(seen).toEqual([error]);
+    expect(contexts[0]!.signal.reason).toBe(error);
+  });
+
+  it('throws at once, as execute() does, for a bad option or a closed pool', () => {
+    const { service, pool } = setup();
+    expect(() => pool.start(service.operation, { maxAttempts: 0 })).toThrow(/maxAttempts: 0/);
+    pool.close();
+    expect(() => pool.start(service.operation)).toThrow(PoolClosedError);
   });
 });
 

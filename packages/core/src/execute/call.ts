@@ -15,7 +15,8 @@
  * - Every retry and hedge draws on the pool's retry budget.
  * - Deadline and attempt timeout: no attempt starts once too little time is left, and a frozen
  *   endpoint costs one attempt timeout.
- * - The caller's signal aborts every attempt and wait at once; the call rejects with its reason.
+ * - The caller's signal, or `cancel()` on the running call, aborts every attempt and wait at
+ *   once; the call rejects with the reason.
  */
 import type { AttemptResult, Classification, Classifier } from '../classifier.js';
 import { defaultClassifier } from '../classifier.js';
@@ -37,7 +38,25 @@ export interface AttemptContext {
   /** 1 for the first attempt, 2 for the next, and so on (hedges included). */
   readonly attempt: number;
   readonly kind: AttemptKind;
-  /** Aborted when the attempt times out, loses to another, or the call ends or is aborted. */
+  /**
+   * True once the attempt is stopped: it timed out, lost to another attempt, or its call ended
+   * or was cancelled. The cheap way to ask; see `onAbort`.
+   */
+  readonly aborted: boolean;
+  /**
+   * Calls `listener` with the reason when the attempt is stopped (as `aborted` turns true), and
+   * returns a function that removes it (idempotent; it does nothing after the abort). A listener
+   * added once the attempt is stopped is called at once, before `onAbort` returns. Listeners run
+   * in the order they were added; one that throws does not disturb the call, its error is
+   * rethrown on its own microtask. Costs a fraction of `signal`: prefer it unless the transport
+   * wants an `AbortSignal`.
+   */
+  onAbort(listener: (reason: unknown) => void): () => void;
+  /**
+   * The same abort as an `AbortSignal` (reason included), for transports that take one, such
+   * as `fetch`. Made the first time it is read: an `AbortController` costs more than the rest
+   * of an attempt together.
+   */
   readonly signal: AbortSignal;
   /**
    * Time this attempt may take, ms: the smaller of the attempt timeout and what is left of the
@@ -58,6 +77,23 @@ export interface AttemptContext {
 }
 
 export type Operation<T> = (endpoint: Endpoint, attempt: AttemptContext) => Promise<T>;
+
+/**
+ * A call started by `pool.start()`. It runs whether or not anyone reads `result`; `cancel()`
+ * stops it as aborting its `signal` option would, without the cost of an `AbortController`.
+ */
+export interface RunningCall<T> {
+  /** Settles as `pool.execute()`'s promise does: the first acceptable result, or the error. */
+  readonly result: Promise<T>;
+  /**
+   * Cancels the call, as aborting `options.signal` with `reason` would: every attempt in flight
+   * is aborted with `reason` (its `onAbort` listeners and its signal) and counted against no
+   * endpoint, a pending backoff or hedge never starts, and `result` rejects with `reason`.
+   * Without a reason, the same `AbortError` `DOMException` as `AbortController.abort()`. Does
+   * nothing once the call has settled.
+   */
+  cancel(reason?: unknown): void;
+}
 
 /** What the pool gives a call. */
 export interface CallHost {
@@ -87,10 +123,26 @@ export interface CallHost {
   done(call: Call<unknown>): void;
 }
 
+type AbortListener = (reason: unknown) => void;
+
+const noop = (): void => {};
+
+/** Calls an abort listener; a throw is rethrown on its own microtask, as pool events do. */
+function notify(listener: AbortListener, reason: unknown): void {
+  try {
+    listener(reason);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
 /**
- * One attempt, and the context its operation sees. The AbortController is made only when the
- * operation first reads `signal` (creating one costs more than the rest of an attempt together);
- * an attempt stopped before that hands out an already-aborted signal.
+ * One attempt, and the context its operation sees. Abort listeners live in one slot, and in an
+ * array only when there are more; the AbortController is made only when the operation first
+ * reads `signal` (creating one costs more than the rest of an attempt together), and an attempt
+ * stopped before that hands out an already-aborted signal.
  */
 class Attempt implements AttemptContext {
   readonly attempt: number;
@@ -106,6 +158,9 @@ class Attempt implements AttemptContext {
   #controller: AbortController | undefined;
   #abortReason: unknown;
   #aborted = false;
+  /** The first abort listener; later ones go to `#moreListeners` (order kept). */
+  #listener: AbortListener | undefined;
+  #moreListeners: AbortListener[] | undefined;
 
   constructor(
     attempt: number,
@@ -129,6 +184,37 @@ class Attempt implements AttemptContext {
     this.sent = sent;
   }
 
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  onAbort(listener: AbortListener): () => void {
+    if (this.#aborted) {
+      notify(listener, this.#abortReason);
+      return noop;
+    }
+    // The slot only while no listener is in the array, so that the slot's is always the oldest.
+    if (this.#listener === undefined && this.#moreListeners === undefined) {
+      this.#listener = listener;
+    } else (this.#moreListeners ??= []).push(listener);
+    let added = true;
+    return () => {
+      if (!added) return;
+      added = false;
+      this.#removeListener(listener);
+    };
+  }
+
+  #removeListener(listener: AbortListener): void {
+    if (this.#listener === listener) {
+      this.#listener = undefined;
+      return;
+    }
+    const more = this.#moreListeners;
+    const i = more ? more.indexOf(listener) : -1;
+    if (i >= 0) more!.splice(i, 1);
+  }
+
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
@@ -137,11 +223,20 @@ class Attempt implements AttemptContext {
     return this.#controller.signal;
   }
 
+  /**
+   * Stops the attempt: its signal, then every listener added so far (even one that another
+   * removes during this loop), see `reason`.
+   */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    const first = this.#listener;
+    const more = this.#moreListeners;
+    this.#listener = this.#moreListeners = undefined;
+    if (first) notify(first, reason);
+    if (more) for (const listener of more) notify(listener, reason);
   }
 }
 
@@ -152,7 +247,11 @@ class TimeoutError extends Error {
   }
 }
 
-export class Call<T> implements Exclusion<EndpointRecord> {
+/**
+ * One call. The pool hands it out as its `RunningCall` (`pool.start()`), so `cancel()` is the
+ * same path as an abort of the caller's signal and as `pool.close()`.
+ */
+export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
   readonly #host: CallHost;
   readonly #operation: Operation<T>;
   readonly #policy: ResolvedPolicy;
@@ -183,7 +282,7 @@ export class Call<T> implements Exclusion<EndpointRecord> {
   #deadlineTimer: Timer | undefined;
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
-  readonly promise: Promise<T>;
+  readonly result: Promise<T>;
 
   constructor(
     host: CallHost,
@@ -201,7 +300,7 @@ export class Call<T> implements Exclusion<EndpointRecord> {
     this.#key = key;
     this.#start = host.clock.now();
     this.#deadline = this.#start + policy.deadlineMs;
-    this.promise = new Promise<T>((resolve, reject) => {
+    this.result = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -215,15 +314,16 @@ export class Call<T> implements Exclusion<EndpointRecord> {
     return record.inflight >= this.#host.maxInflightPerEndpoint;
   }
 
-  run(): Promise<T> {
+  /** Starts the call: its first attempt (unless it ends at once), and its timers. */
+  run(): void {
     const signal = this.#signal;
     if (signal?.aborted) {
       this.#finish(false);
       this.#reject(signal.reason);
-      return this.promise;
+      return;
     }
     if (signal) {
-      this.#onAbort = () => this.cancel(signal.reason);
+      this.#onAbort = () => this.#cancel(signal.reason);
       signal.addEventListener('abort', this.#onAbort);
     }
     if (this.#policy.deadlineMs !== Infinity) {
@@ -235,18 +335,24 @@ export class Call<T> implements Exclusion<EndpointRecord> {
     this.#host.budget?.onRequest(this.#start);
     if (!this.#host.poolHasRoom()) {
       this.#fail('bulkhead-rejected');
-      return this.promise;
+      return;
     }
     this.#launch('first', undefined, this.#start);
     if (!this.#settled && this.#policy.hedge && this.#policy.idempotent) this.#scheduleHedge();
-    return this.promise;
   }
 
-  /** Ends the call from outside (pool closed): rejects with `error`. */
-  cancel(error: unknown): void {
+  /** Ends the call from outside (`RunningCall.cancel()`, `pool.close()`): see `RunningCall`. */
+  cancel(reason?: unknown): void {
+    this.#cancel(
+      reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason,
+    );
+  }
+
+  /** Ends the call as its caller's signal does: every attempt aborts, and it rejects with `reason`. */
+  #cancel(reason: unknown): void {
     if (this.#settled) return;
-    this.#finish(false, error);
-    this.#reject(error);
+    this.#finish(false, reason);
+    this.#reject(reason);
   }
 
   // --- attempts ---
@@ -280,7 +386,7 @@ export class Call<T> implements Exclusion<EndpointRecord> {
         attempt.timedOut = true;
         const error = new TimeoutError(timeoutMs);
         attempt.abort(error);
-        // The operation may ignore its signal: settle the attempt now either way.
+        // The operation may ignore the abort: settle the attempt now either way.
         this.#settle(attempt, { ok: false, error });
       }, timeoutMs);
     }
@@ -479,8 +585,8 @@ export class Call<T> implements Exclusion<EndpointRecord> {
   }
 
   /**
-   * Stops every timer and attempt (their signals abort with `reason`, by default a
-   * `CallEndedError` made only if some attempt is still running), and reports the call's end.
+   * Stops every timer and attempt (they abort with `reason`, by default a `CallEndedError` made
+   * only if some attempt is still running), and reports the call's end.
    */
   #finish(success: boolean, reason?: unknown, now = this.#host.clock.now()): void {
     this.#settled = true;
@@ -540,7 +646,7 @@ export class Call<T> implements Exclusion<EndpointRecord> {
   }
 }
 
-/** The reason given to the signal of an attempt that is stopped because its call ended. */
+/** The abort reason of an attempt that is stopped because its call ended. */
 export class CallEndedError extends Error {
   constructor() {
     super('The call ended: another attempt won, or the call was cancelled');

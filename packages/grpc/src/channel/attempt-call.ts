@@ -7,6 +7,7 @@
  */
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import type { StatusObject } from '@grpc/grpc-js';
+import type { AttemptContext } from '@detour/core';
 import { GrpcAttemptError } from '../grpc-attempt-error.js';
 import type { CallListener, GrpcCall, MessageContext } from './grpc-types.js';
 
@@ -39,6 +40,12 @@ export function isAttemptTimeout(error: unknown): boolean {
   return error instanceof GrpcAttemptError && attemptTimeouts.has(error);
 }
 
+interface OutgoingMessage {
+  readonly flags: number | undefined;
+  readonly message: Buffer;
+  readonly callback: (() => void) | undefined;
+}
+
 export class AttemptCall implements CallListener {
   readonly call: GrpcCall;
   readonly response: Promise<AttemptResponse>;
@@ -49,11 +56,8 @@ export class AttemptCall implements CallListener {
   status: StatusObject | undefined;
   #received = 0;
   readonly #untilStatus: boolean;
-  readonly #outbox: {
-    flags: number | undefined;
-    message: Buffer;
-    callback?: (() => void) | undefined;
-  }[] = [];
+  /** Messages waiting for the one being written; made when a second one comes. */
+  #outbox: OutgoingMessage[] | undefined;
   #writing = false;
   #halfClosePending = false;
   readonly #ownDeadline: boolean;
@@ -61,9 +65,10 @@ export class AttemptCall implements CallListener {
   #sink: AttemptSink | undefined;
   #resolve!: (response: AttemptResponse) => void;
   #reject!: (error: GrpcAttemptError) => void;
-  readonly #signal: AbortSignal;
-  readonly #onAbort = (): void => {
-    const reason: unknown = this.#signal.reason;
+  readonly #context: AttemptContext;
+  /** Stops listening to the attempt's abort; set by `start()`. */
+  #unsubscribe: (() => void) | undefined;
+  readonly #onAbort = (reason: unknown): void => {
     const why = reason instanceof Error ? reason.message : String(reason);
     this.call.cancelWithStatus(Status.CANCELLED, `detour: attempt stopped: ${why}`);
   };
@@ -72,25 +77,27 @@ export class AttemptCall implements CallListener {
    * @param untilStatus wait for the status (unary responses) rather than settle at the first
    *   message (streaming responses).
    * @param ownDeadline the call was given the attempt's deadline, earlier than the call's.
-   * @param signal the attempt's signal: aborting it cancels the call.
+   * @param context the core's attempt: its abort cancels the call.
    */
-  constructor(call: GrpcCall, untilStatus: boolean, ownDeadline: boolean, signal: AbortSignal) {
+  constructor(call: GrpcCall, untilStatus: boolean, ownDeadline: boolean, context: AttemptContext) {
     this.call = call;
     this.#untilStatus = untilStatus;
     this.#ownDeadline = ownDeadline;
-    this.#signal = signal;
+    this.#context = context;
     this.response = new Promise<AttemptResponse>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
   }
 
-  /** Starts the call and asks for the first response message. */
+  /**
+   * Starts the call and asks for the first response message. An attempt already stopped is
+   * cancelled at once (`onAbort` calls back before it returns).
+   */
   start(metadata: Metadata): void {
     this.call.start(metadata, this);
     this.call.startRead();
-    if (this.#signal.aborted) this.#onAbort();
-    else this.#signal.addEventListener('abort', this.#onAbort);
+    this.#unsubscribe = this.#context.onAbort(this.#onAbort);
   }
 
   /**
@@ -99,7 +106,12 @@ export class AttemptCall implements CallListener {
    * this one is written.
    */
   send(flags: number | undefined, message: Buffer, callback?: () => void): void {
-    this.#outbox.push({ flags, message, callback });
+    const outbox = this.#outbox;
+    if (!this.#writing && (outbox === undefined || outbox.length === 0)) {
+      this.#write(flags, message, callback); // nothing before it: no need to queue it
+      return;
+    }
+    (this.#outbox ??= []).push({ flags, message, callback });
     if (!this.#writing) this.#writeNext();
   }
 
@@ -110,24 +122,28 @@ export class AttemptCall implements CallListener {
   }
 
   #writeNext(): void {
-    const next = this.#outbox.shift();
-    if (!next) {
-      if (this.#halfClosePending) {
-        this.#halfClosePending = false;
-        this.call.halfClose();
-      }
+    const next = this.#outbox?.shift();
+    if (next) {
+      this.#write(next.flags, next.message, next.callback);
       return;
     }
+    if (this.#halfClosePending) {
+      this.#halfClosePending = false;
+      this.call.halfClose();
+    }
+  }
+
+  #write(flags: number | undefined, message: Buffer, callback: (() => void) | undefined): void {
     this.#writing = true;
     const context: MessageContext = {
       callback: () => {
         this.#writing = false;
-        next.callback?.();
+        callback?.();
         this.#writeNext();
       },
     };
-    if (next.flags !== undefined) context.flags = next.flags;
-    this.call.sendMessageWithContext(context, next.message);
+    if (flags !== undefined) context.flags = flags;
+    this.call.sendMessageWithContext(context, message);
   }
 
   /**
@@ -159,7 +175,7 @@ export class AttemptCall implements CallListener {
 
   onReceiveStatus(status: StatusObject): void {
     this.status = status;
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#unsubscribe?.();
     if (this.#sink) {
       this.#sink.onAttemptStatus(status);
       return;
@@ -180,7 +196,7 @@ export class AttemptCall implements CallListener {
       });
       return;
     }
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#unsubscribe?.();
     const error = new GrpcAttemptError(
       status.code,
       status.details,

@@ -1,7 +1,7 @@
 /**
  * One client call on the detour channel. To the grpc-js client it is an ordinary call object
  * (`start`, `sendMessageWithContext`, `halfClose`, `startRead`, `cancelWithStatus`); behind it,
- * `pool.execute()` runs attempts on the endpoints' own channels and the winner's response is
+ * `pool.start()` runs attempts on the endpoints' own channels and the winner's response is
  * passed on.
  *
  * - Request: messages are kept (up to `replayBufferBytes`) so that another attempt can replay
@@ -27,6 +27,7 @@ import type {
   Classification,
   Endpoint,
   ExecuteOptions,
+  RunningCall,
 } from '@detour/core';
 import { markSentWhenReady } from './sent-mark.js';
 import { AttemptCall, isAttemptTimeout } from './attempt-call.js';
@@ -49,7 +50,7 @@ interface RequestMessage {
   readonly message: Buffer;
 }
 
-/** The reason given to `execute()`'s signal when the client ends the call. */
+/** The reason the pool's call is cancelled with when the client ends the call. */
 class CallAbandonedError extends Error {
   constructor(status: StatusObject) {
     super(`${Status[status.code]}: ${status.details}`);
@@ -74,8 +75,11 @@ export class DetourCall implements GrpcCall, AttemptSink {
   /** This call's idempotency from its request header; undefined: the failover's or pool's. */
   #idempotent: boolean | undefined;
   readonly #callNumber = nextCallNumber++;
-  readonly #controller = new AbortController();
+  /** The pool's call, once started. */
+  #running: RunningCall<unknown> | undefined;
   #parent: ParentCall = null;
+  /** Listens to the parent's cancellation; made only for a call that propagates it. */
+  #onParentCancelled: (() => void) | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
 
   #metadata: Metadata | undefined;
@@ -88,7 +92,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
   #halfClosed = false;
   /** The request outgrew the replay buffer: the attempt running (or starting next) is the last. */
   #committed = false;
-  /** `execute()` was called. */
+  /** `pool.start()` was called. */
   #started = false;
   /** Attempts that take request messages as they come (open request streams). */
   #live: AttemptCall[] = [];
@@ -129,6 +133,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
       if (flags & Propagate.DEADLINE) epochMs = Math.min(epochMs, toEpochMs(parent.getDeadline()));
       if (flags & Propagate.CANCELLATION) {
         this.#parent = parent;
+        this.#onParentCancelled = () => this.#cancelledByParent();
         parent.on('cancelled', this.#onParentCancelled);
       }
     }
@@ -136,7 +141,8 @@ export class DetourCall implements GrpcCall, AttemptSink {
     host.active.add(this);
     if (epochMs !== Infinity) {
       const timeout = Math.max(0, epochMs - Date.now());
-      this.#deadlineTimer = setTimeout(this.#onDeadline, timeout);
+      // The call is the timer's argument: no closure per call.
+      this.#deadlineTimer = setTimeout(DetourCall.#deadlinePassed, timeout, this);
       this.#deadlineTimer.unref?.();
     }
   }
@@ -227,30 +233,33 @@ export class DetourCall implements GrpcCall, AttemptSink {
     return this.#winner ? [this.#winner] : this.#live;
   }
 
-  /** Starts `pool.execute()`: now with the request complete, or live for an open stream. */
+  /** Starts the pool's call: now with the request complete, or live for an open stream. */
   #begin(): void {
     this.#started = true;
-    let result: Promise<unknown>;
+    let running: RunningCall<unknown>;
     try {
       const options = this.#executeOptions();
       if (!options) return;
-      result = this.#host.pool.execute(this.#operation, options);
+      running = this.#host.pool.start(this.#operation, options);
     } catch (error) {
       // A closed pool, or an `idempotentMethods` function that threw: the status still comes
       // on a later turn, as grpc-js never calls back from inside a call's method.
       if (!this.#ended) this.#end(statusFromCallError(error), true);
       return;
     }
-    result.then(
+    this.#running = running;
+    // Abandoned while the first attempt started: `#abandon()` had no call to cancel yet.
+    if (this.#ended) running.cancel(new CallAbandonedError(this.#finalStatus!));
+    running.result.then(
       (response) => this.#onWon(response as AttemptResponse),
       (error: unknown) => this.#onFailed(error),
     );
   }
 
-  /** This call's options for `execute()`; undefined when its deadline has already passed. */
+  /** This call's options for `pool.start()`; undefined when its deadline has already passed. */
   #executeOptions(): ExecuteOptions<unknown> | undefined {
     const options: { -readonly [K in keyof ExecuteOptions<unknown>]: ExecuteOptions<unknown>[K] } =
-      { signal: this.#controller.signal, classifier: this.#classify };
+      { classifier: this.#classify };
     if (this.#deadline !== Infinity) {
       const left = this.#deadline - Date.now();
       if (left <= 0) {
@@ -289,7 +298,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
     );
     if (this.#credentials) call.setCredentials(this.#credentials);
     markSentWhenReady(channel, context, deadline);
-    const attempt = new AttemptCall(call, untilStatus, deadline < this.#deadline, context.signal);
+    const attempt = new AttemptCall(call, untilStatus, deadline < this.#deadline, context);
     const metadata = this.#metadata!.clone();
     if (context.previousAttempts > 0) {
       metadata.set('grpc-previous-rpc-attempts', String(context.previousAttempts));
@@ -337,12 +346,14 @@ export class DetourCall implements GrpcCall, AttemptSink {
       }
       return;
     }
-    this.#live = [];
+    this.#live.length = 0;
     this.#replay = undefined;
     this.#winner = attempt;
     const headers = attempt.headers;
     if (headers) this.#listener!.onReceiveMetadata(this.#forClient(headers));
-    this.#pending.push(...attempt.messages.splice(0));
+    const messages = attempt.messages;
+    for (let i = 0; i < messages.length; i++) this.#pending.push(messages[i]!);
+    messages.length = 0;
     if (attempt.status) this.#pendingStatus = attempt.status;
     else attempt.adopt(this);
     this.#drain();
@@ -400,27 +411,31 @@ export class DetourCall implements GrpcCall, AttemptSink {
 
   // --- endings ---
 
-  readonly #onDeadline = (): void => {
+  static #deadlinePassed(call: DetourCall): void {
+    call.#onDeadline();
+  }
+
+  #onDeadline(): void {
     this.#abandon({
       code: Status.DEADLINE_EXCEEDED,
       details: 'Deadline exceeded',
       metadata: new Metadata(),
     });
-  };
+  }
 
-  readonly #onParentCancelled = (): void => {
+  #cancelledByParent(): void {
     this.#abandon({
       code: Status.CANCELLED,
       details: 'Cancelled by parent call',
       metadata: new Metadata(),
     });
-  };
+  }
 
   /** The client (or its deadline, or its parent) ends the call: every attempt is cancelled. */
   #abandon(status: StatusObject): void {
     if (this.#ended) return;
     this.#end(status, true);
-    this.#controller.abort(new CallAbandonedError(status));
+    this.#running?.cancel(new CallAbandonedError(status));
     this.#winner?.call.cancelWithStatus(status.code, status.details);
   }
 
@@ -430,10 +445,10 @@ export class DetourCall implements GrpcCall, AttemptSink {
     this.#finalStatus = status;
     this.#pending.length = 0;
     this.#replay = undefined;
-    this.#live = [];
+    this.#live.length = 0;
     if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = undefined;
-    this.#parent?.removeListener('cancelled', this.#onParentCancelled);
+    if (this.#parent) this.#parent.removeListener('cancelled', this.#onParentCancelled!);
     this.#parent = null;
     if (async) process.nextTick(() => this.#deliverStatus());
     else this.#deliverStatus();
@@ -443,7 +458,9 @@ export class DetourCall implements GrpcCall, AttemptSink {
     if (this.#statusDelivered || !this.#listener || !this.#finalStatus) return;
     this.#statusDelivered = true;
     const status = this.#finalStatus;
-    this.#listener.onReceiveStatus({ ...status, metadata: this.#forClient(status.metadata) });
+    const metadata = this.#forClient(status.metadata);
+    // A copy only when the metadata had to be converted to the client's class.
+    this.#listener.onReceiveStatus(metadata === status.metadata ? status : { ...status, metadata });
   }
 
   /**

@@ -29,7 +29,7 @@ export function markSentWhenReady(
         context.markSent(true);
         return;
       }
-      if (!context.signal.aborted) watch();
+      if (!context.aborted) watch();
     });
   };
   watch();
