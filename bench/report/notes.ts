@@ -8,19 +8,25 @@ import type { Scenario } from '../harness/types.js';
 export const scenarioNotes: Partial<Record<Scenario, string>> = {
   overhead:
     'In the closed loop the client and the three replicas share two cores, so every microsecond ' +
-    'of CPU a client spends per call is throughput lost, and the numbers move a lot from run to ' +
-    'run (grpc-js-builtin-best, the same library as grpc-js-round-robin, came out 30 % faster ' +
-    'than it here). In these full runs detour-grpc-js spent 395 µs of CPU per call against 305 ' +
-    'µs for plain grpc-js, and detour-fetch 482 µs against 353 µs for the fetch loop. Three more ' +
-    'runs of this scenario alone (`pnpm bench --scenarios overhead --clients ' +
-    'grpc-js-round-robin,detour-grpc-js,fetch-naive,detour-fetch --runs 3`, results in ' +
-    '`bench/results/overhead-only/`) gave detour-grpc-js 0.97× the throughput of grpc-js ' +
-    'round_robin with p50 1.08× (276 against 236 µs of CPU per call), and detour-fetch 1.19× the ' +
-    'throughput of the fetch loop with p50 0.82×: the fetch gap above is noise, the gRPC one is ' +
-    'not. A CPU profile of that scenario for detour-grpc-js (`node --cpu-prof --import tsx ' +
-    'bench/harness/run.ts --scenarios overhead --clients detour-grpc-js --no-docs`) puts 8.6 % ' +
-    'of the busy time in detour itself (the gRPC call and attempt wrappers 3.5 %, the call in ' +
-    '@detour/core 2.0 %, the pool 0.6 %), 6.3 % in AbortController, EventTarget and async_hooks ' +
-    "(each call creates two AbortControllers, the call's and the attempt's) and 11.7 % in " +
-    'garbage collection. Creating those signals only when something listens is the next step.',
+    'of CPU a client spends per call is throughput lost, and the numbers move by 20 % or more ' +
+    "from run to run, more than the goals' 5 % margin (per run, detour-grpc-js reached 1.07×, " +
+    '1.09× and 1.06× the throughput of grpc-js round_robin, with p50 1.07×, 0.92× and 0.95×; ' +
+    "the table compares medians). detour's gRPC adapter no longer creates an AbortController " +
+    "per call and per attempt (`pool.start()` and the attempt's `onAbort()`): its CPU per call " +
+    'went from 395 against 305 µs for plain grpc-js (+30 %) in the previous full runs to 361 ' +
+    'against 336 µs (+7 %) in these. detour-fetch runs last of nine clients in each scenario ' +
+    'and loses here (0.80×), but three runs of this scenario alone (`pnpm bench --scenarios ' +
+    'overhead --clients grpc-js-round-robin,detour-grpc-js,fetch-naive,detour-fetch`, results ' +
+    'in `bench/results/overhead-only/`, the last three files) gave it 1.07×, 0.98× and 1.21× the ' +
+    "fetch loop's throughput, and detour-grpc-js 1.09×, 0.86× and 1.05× grpc-js round_robin's: " +
+    'in the full run the late clients pay for what the earlier ones left behind in the process ' +
+    '(their heap, their sockets closing), which the harness does not yet isolate.',
+  gray:
+    'detour-nice-grpc and detour-fetch missed here, detour-grpc-js did not. Their gray p99s ' +
+    '(29–50 ms and 70–163 ms per run) are within the spread of steady p99s the same clients had ' +
+    'in the same runs (16–46 ms and 10–628 ms): the machine was disturbed in the second run ' +
+    '(steady p50 42 ms for detour-fetch against 1–2 ms otherwise). Run alone just after (`pnpm ' +
+    'bench --scenarios steady,gray --clients detour-fetch,detour-grpc-js`, twice) detour-fetch ' +
+    'had a gray p99 of 12 and 16 ms against a steady p99 of 62 and 61 ms, and in the previous ' +
+    'three full runs its gray p99 was 11, 12 and 36 ms.',
 };
