@@ -26,7 +26,7 @@ import { grpc } from '../examples/greeter-cluster/grpc-js.js';
 import { startCluster } from './support/cluster.js';
 import type { Cluster } from './support/cluster.js';
 import { UnaryTraffic, describeFailures } from './support/grpc-traffic.js';
-import type { Send } from './support/grpc-traffic.js';
+import { helloSender } from './support/http-traffic.js';
 import { sleep, waitFor as waitUntil } from './support/chaos-helpers.js';
 
 /** Every wait for the pool to react polls for at most this long (real time). */
@@ -227,20 +227,3 @@ describe('dnsSource end to end (replica processes in SRV records served by dnsma
     }
   }, 40_000);
 });
-
-/** `GET /hello` through the fetch, as a traffic sender: the replica from the JSON reply. */
-function helloSender(fetch: DetourFetch): Send {
-  return async (seq, deadlineMs) => {
-    try {
-      const response = await fetch(`/hello?name=c${seq}`, { detour: { deadlineMs } });
-      if (response.status !== 200) {
-        return { error: { code: response.status, details: await response.text() } };
-      }
-      const reply = (await response.json()) as { replica: string };
-      return { replica: reply.replica, header: response.headers.get('x-replica') ?? undefined };
-    } catch (error) {
-      const e = error as { code?: string; name?: string; message?: string };
-      return { error: { code: e.code ?? e.name ?? 'error', details: String(e.message) } };
-    }
-  };
-}

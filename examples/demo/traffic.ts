@@ -36,8 +36,7 @@ export class ClientLog {
       pool.on('state-change', (e) => {
         this.states.set(e.endpoint.id, e.to);
         if (e.to === 'draining') {
-          const attempts = pool.snapshot().endpoints.find((x) => x.id === e.endpoint.id)?.counts;
-          this.#drainingAttempts.set(e.endpoint.id, attempts?.attempts ?? 0);
+          this.#drainingAttempts.set(e.endpoint.id, pool.get(e.endpoint.id)?.attempts ?? 0);
         }
         this.stateChanges.push({
           atMs: now(),

@@ -442,28 +442,37 @@ describe('execute: deadlines and attempt timeouts', () => {
 });
 
 describe('execute: abort', () => {
-  it('aborting during backoff rejects at once and never calls the operation again', async () => {
-    const { clock, service, pool } = setup({ call: { backoff: 'constant' } }, ['a']);
-    service.setAll({ type: 'fail' });
-    const controller = new AbortController();
-    const promise = pool.execute(service.operation, {
-      classifier: classify,
-      signal: controller.signal,
-    });
-    let result: unknown;
-    promise.catch((e: unknown) => (result = e));
-    await flushMicrotasks();
-    clock.advance(50); // inside the 100 ms backoff
-    expect(service.log).toHaveLength(1);
-    const reason = new Error('caller gave up');
-    controller.abort(reason);
-    await flushMicrotasks();
-    expect(result).toBe(reason);
-    clock.advance(10_000);
-    await flushMicrotasks();
-    expect(service.log).toHaveLength(1);
-    expect(clock.pendingTimers).toBe(0);
-  });
+  it.each(['aborting the signal', 'cancelling the running call'] as const)(
+    '%s during backoff rejects at once and never calls the operation again',
+    async (how) => {
+      const { clock, service, pool } = setup({ call: { backoff: 'constant' } }, ['a']);
+      service.setAll({ type: 'fail' });
+      const controller = new AbortController();
+      const running =
+        how === 'aborting the signal'
+          ? {
+              result: pool.execute(service.operation, {
+                classifier: classify,
+                signal: controller.signal,
+              }),
+              cancel: (reason: unknown) => controller.abort(reason),
+            }
+          : pool.start(service.operation, { classifier: classify });
+      let result: unknown;
+      running.result.catch((e: unknown) => (result = e));
+      await flushMicrotasks();
+      clock.advance(50); // inside the 100 ms backoff
+      expect(service.log).toHaveLength(1);
+      const reason = new Error('caller gave up');
+      running.cancel(reason);
+      await flushMicrotasks();
+      expect(result).toBe(reason);
+      clock.advance(10_000);
+      await flushMicrotasks();
+      expect(service.log).toHaveLength(1);
+      expect(clock.pendingTimers).toBe(0);
+    },
+  );
 
   it('aborts the attempt in flight with the caller reason and counts nothing against it', async () => {
     const { clock, service, pool } = setup();
@@ -674,25 +683,6 @@ describe('start: a running call and cancel()', () => {
       expect([endpoint.inflight, endpoint.counts.failures]).toEqual([0, 0]);
     }
     expect(cancelled.pendingTimers).toBe(0);
-  });
-
-  it('cancelling during a backoff rejects at once and never calls the operation again', async () => {
-    const { clock, service, pool } = setup({ call: { backoff: 'constant' } }, ['a']);
-    service.setAll({ type: 'fail' });
-    const running = pool.start(service.operation, { classifier: classify });
-    let result: unknown;
-    running.result.catch((e: unknown) => (result = e));
-    await flushMicrotasks();
-    clock.advance(50); // inside the 100 ms backoff
-    expect(service.log).toHaveLength(1);
-    const reason = new Error('caller gave up');
-    running.cancel(reason);
-    await flushMicrotasks();
-    expect(result).toBe(reason);
-    clock.advance(10_000);
-    await flushMicrotasks();
-    expect(service.log).toHaveLength(1);
-    expect(clock.pendingTimers).toBe(0);
   });
 
   it('cancels without a reason as AbortController.abort() does: with an AbortError', async () => {
