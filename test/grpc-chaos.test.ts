@@ -183,6 +183,48 @@ describe('grpc failover under chaos (3 replica processes, a steady stream of Say
     expect(endpoint(1).faults.some((f) => f.kind === 'timeout')).toBe(true);
   }, 25_000);
 
+  it('with its pair out on a timed ejection, a frozen replica costs no call: retries go to the ejected one', async () => {
+    // A second client over r1 and r2 only. r1 is ejected for its errors (timed), and is well
+    // again; the ejection cap then keeps r2 eligible however it fails. When r2 freezes, each
+    // call's retry must go to r1 rather than back to r2 (a tried endpoint), or it fails.
+    const pair = createGrpcFailover({
+      ...failoverSettings,
+      endpoints: [0, 1].map((i) => ({ id: name(i), address: cluster.replicas[i]!.grpcAddress })),
+    });
+    extra.push(pair);
+    const pairClient = greeterFor(pair);
+    extra.push(pairClient);
+    const pairTraffic = new UnaryTraffic(pairClient);
+    pairTraffic.start();
+    const mark = traffic.mark();
+    try {
+      await cluster.setFaults(0, { errorRate: 1 });
+      await waitFor(
+        'r1 ejected for its errors',
+        () => pair.pool.get(name(0))!.status === 'ejected',
+      );
+      expect(pair.pool.get(name(0))!.holds).toBe(0); // timed, not held by a health check
+      await cluster.clearFaults(0);
+      const frozen = pairTraffic.mark();
+      cluster.freeze(1);
+      try {
+        await sleep(1_500);
+      } finally {
+        cluster.thaw(1);
+      }
+      await waitFor('the pair healthy again', () =>
+        [0, 1].every((i) => pair.pool.get(name(i))!.status === 'healthy'),
+      );
+      expect(pairTraffic.answeredBy(name(0), frozen)).toBeGreaterThan(0);
+      expect(describeFailures(pairTraffic.failures(frozen))).toEqual([]);
+    } finally {
+      await pairTraffic.stop();
+      await cluster.clearFaults(0);
+    }
+    await waitAllServing();
+    expect(failed(mark)).toEqual([]);
+  }, 30_000);
+
   it('a replica slowed by 80 ms gets far less than its third of the calls (P2C peak-EWMA)', async () => {
     const mark = traffic.mark();
     await cluster.setFaults(2, { latencyMs: 80 });

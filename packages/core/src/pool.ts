@@ -181,6 +181,7 @@ export class Pool {
       instrumentation: this.#instrumentation,
       maxInflightPerEndpoint: settings.maxInflightPerEndpoint,
       pickStrict: (exclude, key) => this.#pickStrict(exclude, key),
+      pickEjected: (exclude) => this.#pickEjected(exclude),
       pick: (exclude, key, now) => this.#pick(exclude, key, now),
       poolHasRoom: () => this.#inflightTotal < settings.maxInflight,
       startAttempt: (record) => this.startAttempt(record),
@@ -213,6 +214,27 @@ export class Pool {
     const chosen = picker.pick(ctx);
     this.#userExclude = undefined;
     ctx.exclude = undefined;
+    return chosen;
+  }
+
+  /**
+   * A member out on a timed ejection (no detector holding it) outside `exclude` and under the
+   * per-endpoint in-flight limit, chosen at random; undefined if there is none, or in panic
+   * (where ejected members are in the picker anyway).
+   */
+  #pickEjected(exclude: Exclusion<EndpointRecord>): EndpointRecord | undefined {
+    this.#assertOpen();
+    this.#refresh();
+    if (this.#ejected === 0 || this.#panic) return undefined;
+    const limit = this.#settings.maxInflightPerEndpoint;
+    let chosen: EndpointRecord | undefined;
+    let seen = 0;
+    for (const record of this.#memberList()) {
+      if (record.status !== 'ejected' || record.holds !== 0) continue;
+      if (record.inflight >= limit || exclude.has(record)) continue;
+      // Reservoir sampling: each candidate ends up chosen with probability 1 / candidates.
+      if (this.random.next() * ++seen < 1) chosen = record;
+    }
     return chosen;
   }
 

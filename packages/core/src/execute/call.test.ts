@@ -187,6 +187,84 @@ describe('execute: success and failover', () => {
   });
 });
 
+describe('execute: failover past the eligible endpoints', () => {
+  // Two endpoints with one out on a timed ejection: the cap (at most half ejected) keeps the
+  // other eligible however it fails, as when a replica judged slow is out and the last one freezes.
+  it('retries on an endpoint on a timed ejection, at once, before going back to a tried one', async () => {
+    const { clock, service, pool, manual } = setup({}, ['a', 'b']);
+    expect(manual.eject('b')).toBe(true);
+    service.set('a', { type: 'fail' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(s.value).toBe('b');
+    expect(s.at).toBe(0);
+    expect(service.log.map((l) => [l.endpoint, l.kind])).toEqual([
+      ['a', 'first'],
+      ['b', 'retry'],
+    ]);
+    expect(pool.get('b')!.status).toBe('ejected'); // one call does not end its ejection
+  });
+
+  it('does so after the backoff too, without immediate failover', async () => {
+    const { clock, service, pool, manual } = setup(
+      { call: { immediateFailover: false, backoff: 'constant' } },
+      ['a', 'b'],
+    );
+    manual.eject('b');
+    service.set('a', { type: 'fail' });
+    const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+    expect(s.value).toBe('b');
+    expect(service.log.map((l) => [l.endpoint, l.at])).toEqual([
+      ['a', 0],
+      ['b', 100],
+    ]);
+  });
+
+  it('never sends a retry to an endpoint a health check holds out, nor to a draining one', async () => {
+    for (const out of ['held', 'draining'] as const) {
+      const { clock, service, pool, manual } = setup(
+        { call: { maxAttempts: 3, backoff: 'constant' } },
+        ['a', 'b', 'c'],
+      );
+      manual.eject('b');
+      if (out === 'held') manual.hold('c');
+      else {
+        pool.startAttempt(pool.get('c')!); // an attempt in flight keeps it draining, not gone
+        pool.update({ type: 'delta', removed: ['c'] });
+      }
+      expect(pool.get('c')!.status, out).toBe(out === 'held' ? 'ejected' : 'draining');
+      service.setAll({ type: 'fail' });
+      const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
+      expect(service.endpoints, out).toEqual(['a', 'b', 'a']);
+      expect(failure(s).reason, out).toBe('attempts-exhausted');
+      pool.close();
+    }
+  });
+
+  it('chooses among several ejected endpoints at random, each a fresh one', async () => {
+    const firsts = new Set<string>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const { clock, service, pool, manual } = setup(
+        {
+          random: seededRandom(seed),
+          call: { maxAttempts: 3 },
+          health: { maxEjectedPercent: 100 },
+        },
+        ['a', 'b', 'c'],
+      );
+      manual.eject('b');
+      manual.eject('c');
+      service.setAll({ type: 'fail' });
+      await settle(clock, pool.execute(service.operation, { classifier: classify }));
+      const [first, second, third] = service.endpoints;
+      expect(first).toBe('a');
+      expect(new Set([second, third])).toEqual(new Set(['b', 'c']));
+      firsts.add(second!);
+      pool.close();
+    }
+    expect(firsts).toEqual(new Set(['b', 'c']));
+  });
+});
+
 describe('execute: attempts and retries', () => {
   it('never sends more than maxAttempts, whatever the failures', async () => {
     await fc.assert(

@@ -3,7 +3,10 @@
  * detectors, and the decision to retry, hedge, fail over or give up.
  *
  * - Failover: every retry or hedge goes to an endpoint the call has not tried while one is
- *   eligible, and only then back to a tried one.
+ *   eligible. A retry with none left goes next to an untried endpoint on a timed ejection (an
+ *   outlier or a run of failures, not one a health check holds out): the ejection cap can keep
+ *   the endpoint that just failed this call eligible, and a replica judged slow beats one that
+ *   did not answer. Only then does it go back to a tried one.
  * - Retry: up to `maxAttempts` attempts in all; backoff between them, except that a retry to a
  *   fresh endpoint goes at once (`immediateFailover`); server pushback replaces the backoff
  *   before a retry to an endpoint already tried (one longer than `maxPushbackMs` ends the call
@@ -108,6 +111,11 @@ export interface CallHost {
     exclude: Exclusion<EndpointRecord>,
     key: string | undefined,
   ): EndpointRecord | undefined;
+  /**
+   * A member on a timed ejection (no hold) outside `exclude`, or undefined (also in panic): where
+   * a retry goes when every eligible endpoint has been tried.
+   */
+  pickEjected(exclude: Exclusion<EndpointRecord>): EndpointRecord | undefined;
   /** `pool.pick()`: outside `exclude` if possible, else any eligible, else (panic) any member. */
   pick(
     exclude: Exclusion<EndpointRecord>,
@@ -490,7 +498,7 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
       delay = 0; // hedging: a failure while others run sends the next attempt at once (A6)
     } else {
       // A fresh endpoint goes at once: a pushback speaks for the server that sent it.
-      chosen = this.#policy.immediateFailover ? host.pickStrict(this, this.#key) : undefined;
+      chosen = this.#policy.immediateFailover ? this.#untried() : undefined;
       if (chosen) delay = 0;
       else if (pushbackMs !== undefined) {
         if (pushbackMs > this.#policy.maxPushbackMs) {
@@ -522,8 +530,14 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
     }
     this.#retryTimer = host.clock.setTimeout(() => {
       this.#retryTimer = undefined;
-      if (!this.#settled) this.#launch('retry', undefined);
+      if (!this.#settled) this.#launch('retry', this.#untried());
     }, delay);
+  }
+
+  /** An endpoint this call has not tried for its next retry: eligible, else on a timed ejection. */
+  #untried(): EndpointRecord | undefined {
+    const host = this.#host;
+    return host.pickStrict(this, this.#key) ?? host.pickEjected(this);
   }
 
   /**
