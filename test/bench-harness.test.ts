@@ -7,7 +7,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBenchArgs, runBench, writeResults } from '../bench/harness/run.js';
+import { clientOrder, parseBenchArgs, runBench, writeResults } from '../bench/harness/run.js';
 import type { BenchResults, ResultRow } from '../bench/harness/types.js';
 
 const clients = ['grpc-js-round-robin', 'detour-grpc-js', 'nginx', 'detour-fetch'] as const;
@@ -113,5 +113,34 @@ describe('pnpm bench (smoke)', () => {
     expect(files).toContain('latest.json');
     const latest = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchResults;
     expect(latest).toEqual(result);
+  });
+});
+
+describe('clientOrder', () => {
+  const clients = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9'];
+
+  it('keeps the given order for a single run and for the first of several', () => {
+    expect(clientOrder(clients, 1, 1)).toEqual(clients);
+    expect(clientOrder(clients, 1, 3)).toEqual(clients);
+  });
+
+  it('rotates later runs so that no client is always last', () => {
+    for (const runs of [2, 3, 4, 5]) {
+      const orders = Array.from({ length: runs }, (_, i) => clientOrder(clients, i + 1, runs));
+      for (const order of orders) expect([...order].sort()).toEqual(clients);
+      const lastPlaces = orders.map((order) => order.indexOf('c9'));
+      expect(new Set(lastPlaces).size, `${runs} runs: ${lastPlaces.join(', ')}`).toBe(runs);
+    }
+    expect(clientOrder(clients, 3, 3)).toEqual([
+      'c7',
+      'c8',
+      'c9',
+      'c1',
+      'c2',
+      'c3',
+      'c4',
+      'c5',
+      'c6',
+    ]);
   });
 });

@@ -30,6 +30,21 @@ const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(benchDir, '..');
 const deadlineMs = callDeadlineMs;
 const allClients: readonly BenchClientName[] = [...grpcClients, ...httpClients];
+/** Pause after the collections before a client starts (full runs), ms. */
+const settleAfterGcMs = 700;
+
+/**
+ * The clients in the order run `run` (1-based) of `runs` takes them: rotated by a stride so that
+ * across runs each client comes early and late in its scenario, and no client always pays for
+ * what the others left in the process (the first run keeps the given order).
+ */
+export function clientOrder<T>(clients: readonly T[], run: number, runs: number): T[] {
+  const n = clients.length;
+  if (n === 0) return [];
+  const stride = Math.max(1, Math.floor(n / runs));
+  const offset = ((run - 1) * stride) % n;
+  return [...clients.slice(offset), ...clients.slice(0, offset)];
+}
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -100,8 +115,16 @@ async function runOne(
 ): Promise<{ row: ResultRow; timeline: Timeline }> {
   const plan = planScenario(scenario, options.quick);
   await resetCluster(cluster);
-  // Let the previous client's leftovers (sockets closing, garbage) settle before the next one.
+  // Let the previous client's leftovers (sockets closing, garbage) settle before the next one,
+  // and collect its garbage now rather than on this client's time (`pnpm bench` runs node with
+  // --expose-gc; without it, the pause alone).
   await new Promise((resolve) => setTimeout(resolve, options.quick ? 100 : 300));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc && !options.quick) {
+    gc();
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, settleAfterGcMs));
+  }
   const replicas = cluster.replicas.map((r) => ({
     name: r.name,
     grpcAddress: r.grpcAddress,
@@ -198,8 +221,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
       const startedAt = new Date().toISOString();
       const rows: ResultRow[] = [];
       const timelines: Timeline[] = [];
+      const order = clientOrder(options.clients, run, options.runs);
       for (const scenario of options.scenarios) {
-        for (const client of options.clients) {
+        for (const client of order) {
           const result = await runOne(cluster, scenario, client, options);
           rows.push(result.row);
           timelines.push(result.timeline);
