@@ -183,12 +183,14 @@ describe('grpc failover under chaos (3 replica processes, a steady stream of Say
     expect(endpoint(1).faults.some((f) => f.kind === 'timeout')).toBe(true);
   }, 25_000);
 
-  it('with its pair out on a timed ejection, a frozen replica costs no call: retries go to the ejected one', async () => {
-    // A second client over r1 and r2 only. r1 is ejected for its errors (timed), and is well
-    // again; the ejection cap then keeps r2 eligible however it fails. When r2 freezes, each
-    // call's retry must go to r1 rather than back to r2 (a tried endpoint), or it fails.
+  it('with its pair out as a latency outlier, a frozen replica costs no call: retries go to the slow one', async () => {
+    // A second client over r1 and r2 only, round robin so that r1 gets enough calls to be
+    // judged. r1 answers 200 ms late and is ejected as a latency outlier; the ejection cap then
+    // keeps r2 eligible however it fails. When r2 freezes, each call's retry must go to r1 (slow,
+    // but answering) rather than back to r2 (a tried endpoint), or it fails.
     const pair = createGrpcFailover({
       ...failoverSettings,
+      selector: 'round-robin',
       endpoints: [0, 1].map((i) => ({ id: name(i), address: cluster.replicas[i]!.grpcAddress })),
     });
     extra.push(pair);
@@ -198,13 +200,11 @@ describe('grpc failover under chaos (3 replica processes, a steady stream of Say
     pairTraffic.start();
     const mark = traffic.mark();
     try {
-      await cluster.setFaults(0, { errorRate: 1 });
+      await cluster.setFaults(0, { latencyMs: 200 });
       await waitFor(
-        'r1 ejected for its errors',
-        () => pair.pool.get(name(0))!.status === 'ejected',
+        'r1 ejected as a latency outlier',
+        () => pair.pool.get(name(0))!.ejectedBy === 'latency-outlier',
       );
-      expect(pair.pool.get(name(0))!.holds).toBe(0); // timed, not held by a health check
-      await cluster.clearFaults(0);
       const frozen = pairTraffic.mark();
       cluster.freeze(1);
       try {
@@ -212,9 +212,7 @@ describe('grpc failover under chaos (3 replica processes, a steady stream of Say
       } finally {
         cluster.thaw(1);
       }
-      await waitFor('the pair healthy again', () =>
-        [0, 1].every((i) => pair.pool.get(name(i))!.status === 'healthy'),
-      );
+      expect(pair.pool.get(name(0))!.status).toBe('ejected'); // out the whole time (5 s)
       expect(pairTraffic.answeredBy(name(0), frozen)).toBeGreaterThan(0);
       expect(describeFailures(pairTraffic.failures(frozen))).toEqual([]);
     } finally {

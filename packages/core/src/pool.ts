@@ -21,6 +21,7 @@ import type { PoolEvents } from './pool-events.js';
 import type { PoolOptions, PoolSettings } from './pool-options.js';
 import { resolvePoolOptions } from './pool-options.js';
 import type { Random } from './random.js';
+import { latencyOutlierName } from './detectors/latency-outlier.js';
 import type { Exclusion, Picker } from './selector.js';
 import { Call } from './execute/call.js';
 import type { CallHost, Operation, RunningCall } from './execute/call.js';
@@ -218,9 +219,9 @@ export class Pool {
   }
 
   /**
-   * A member out on a timed ejection (no detector holding it) outside `exclude` and under the
-   * per-endpoint in-flight limit, chosen at random; undefined if there is none, or in panic
-   * (where ejected members are in the picker anyway).
+   * A member the latency-outlier detector ejected (timed; no other detector holding it: it
+   * answers, only slowly) outside `exclude` and under the per-endpoint in-flight limit, chosen at
+   * random; undefined if there is none, or in panic (where ejected members are in the picker).
    */
   #pickEjected(exclude: Exclusion<EndpointRecord>): EndpointRecord | undefined {
     this.#assertOpen();
@@ -231,6 +232,7 @@ export class Pool {
     let seen = 0;
     for (const record of this.#memberList()) {
       if (record.status !== 'ejected' || record.holds !== 0) continue;
+      if (record.ejectedBy !== latencyOutlierName) continue;
       if (record.inflight >= limit || exclude.has(record)) continue;
       // Reservoir sampling: each candidate ends up chosen with probability 1 / candidates.
       if (this.random.next() * ++seen < 1) chosen = record;

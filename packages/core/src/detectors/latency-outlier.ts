@@ -56,6 +56,13 @@ export interface LatencyOutlierOptions {
 
 const optionKeys = ['factor', 'minimumHosts', 'minimumLatencyMs', 'requestVolume', 'intervalMs'];
 
+/**
+ * The detector's name, which its ejections carry (`EndpointRecord.ejectedBy`). A call whose
+ * eligible endpoints have all failed it retries on an endpoint this detector ejected, since it
+ * answers, only slowly (see `Call`).
+ */
+export const latencyOutlierName = 'latency-outlier';
+
 export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
   const path = 'latencyOutlier';
   v.knownKeys(path, options, optionKeys);
@@ -66,7 +73,7 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
   const intervalMs = v.positive(`${path}.intervalMs`, options.intervalMs, 1000);
 
   return Object.freeze({
-    name: 'latency-outlier',
+    name: latencyOutlierName,
     attach(host: DetectorHost): DetectorInstance {
       const sweep = (interval: ReadonlyMap<EndpointRecord, IntervalLatency>): void => {
         const judged: { record: EndpointRecord; latency: number }[] = [];

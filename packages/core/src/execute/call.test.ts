@@ -6,6 +6,7 @@ import type { PoolOptions } from '../pool-options.js';
 import { createPool } from '../pool.js';
 import { ManualClock, flushMicrotasks } from '../testing/manual-clock.js';
 import { manualDetector } from '../testing/manual-detector.js';
+import { latencyOutlierName } from '../detectors/latency-outlier.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { FakeService, ServiceError } from '../test-support/fake-service.js';
 import { CallFailedError } from './call-error.js';
@@ -188,11 +189,17 @@ describe('execute: success and failover', () => {
 });
 
 describe('execute: failover past the eligible endpoints', () => {
-  // Two endpoints with one out on a timed ejection: the cap (at most half ejected) keeps the
-  // other eligible however it fails, as when a replica judged slow is out and the last one freezes.
-  it('retries on an endpoint on a timed ejection, at once, before going back to a tried one', async () => {
-    const { clock, service, pool, manual } = setup({}, ['a', 'b']);
-    expect(manual.eject('b')).toBe(true);
+  // One endpoint out as a latency outlier: the cap (at most half ejected) keeps the other
+  // eligible however it fails, as when a replica judged slow is out and the last one freezes.
+  function setupOutlier(options: Partial<PoolOptions> = {}, ids = ['a', 'b']) {
+    const outlier = manualDetector(latencyOutlierName);
+    const failing = manualDetector('consecutive-failures');
+    return { ...setup({ detectors: [outlier, failing], ...options }, ids), outlier, failing };
+  }
+
+  it('retries on an endpoint ejected as a latency outlier, at once, before going back to a tried one', async () => {
+    const { clock, service, pool, outlier } = setupOutlier();
+    expect(outlier.eject('b')).toBe(true);
     service.set('a', { type: 'fail' });
     const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
     expect(s.value).toBe('b');
@@ -205,11 +212,10 @@ describe('execute: failover past the eligible endpoints', () => {
   });
 
   it('does so after the backoff too, without immediate failover', async () => {
-    const { clock, service, pool, manual } = setup(
-      { call: { immediateFailover: false, backoff: 'constant' } },
-      ['a', 'b'],
-    );
-    manual.eject('b');
+    const { clock, service, pool, outlier } = setupOutlier({
+      call: { immediateFailover: false, backoff: 'constant' },
+    });
+    outlier.eject('b');
     service.set('a', { type: 'fail' });
     const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
     expect(s.value).toBe('b');
@@ -219,31 +225,34 @@ describe('execute: failover past the eligible endpoints', () => {
     ]);
   });
 
-  it('never sends a retry to an endpoint a health check holds out, nor to a draining one', async () => {
-    for (const out of ['held', 'draining'] as const) {
-      const { clock, service, pool, manual } = setup(
+  it('never retries on an endpoint ejected for failing, held out by a health check, or draining', async () => {
+    for (const out of ['failing', 'held', 'draining'] as const) {
+      const { clock, service, pool, outlier, failing } = setupOutlier(
         { call: { maxAttempts: 3, backoff: 'constant' } },
         ['a', 'b', 'c'],
       );
-      manual.eject('b');
-      if (out === 'held') manual.hold('c');
+      if (out === 'failing') failing.eject('b');
       else {
-        pool.startAttempt(pool.get('c')!); // an attempt in flight keeps it draining, not gone
-        pool.update({ type: 'delta', removed: ['c'] });
+        outlier.eject('b');
+        if (out === 'held') failing.hold('b');
+        else {
+          pool.startAttempt(pool.get('b')!); // an attempt in flight keeps it draining, not gone
+          pool.update({ type: 'delta', removed: ['b'] });
+        }
       }
-      expect(pool.get('c')!.status, out).toBe(out === 'held' ? 'ejected' : 'draining');
+      expect(pool.get('b')!.status, out).toBe(out === 'draining' ? 'draining' : 'ejected');
       service.setAll({ type: 'fail' });
       const s = await settle(clock, pool.execute(service.operation, { classifier: classify }));
-      expect(service.endpoints, out).toEqual(['a', 'b', 'a']);
+      expect(service.endpoints, out).toEqual(['a', 'c', 'a']);
       expect(failure(s).reason, out).toBe('attempts-exhausted');
       pool.close();
     }
   });
 
-  it('chooses among several ejected endpoints at random, each a fresh one', async () => {
+  it('chooses among several latency outliers at random, each a fresh one', async () => {
     const firsts = new Set<string>();
     for (let seed = 1; seed <= 20; seed++) {
-      const { clock, service, pool, manual } = setup(
+      const { clock, service, pool, outlier } = setupOutlier(
         {
           random: seededRandom(seed),
           call: { maxAttempts: 3 },
@@ -251,8 +260,8 @@ describe('execute: failover past the eligible endpoints', () => {
         },
         ['a', 'b', 'c'],
       );
-      manual.eject('b');
-      manual.eject('c');
+      outlier.eject('b');
+      outlier.eject('c');
       service.setAll({ type: 'fail' });
       await settle(clock, pool.execute(service.operation, { classifier: classify }));
       const [first, second, third] = service.endpoints;

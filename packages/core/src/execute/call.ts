@@ -3,10 +3,10 @@
  * detectors, and the decision to retry, hedge, fail over or give up.
  *
  * - Failover: every retry or hedge goes to an endpoint the call has not tried while one is
- *   eligible. A retry with none left goes next to an untried endpoint on a timed ejection (an
- *   outlier or a run of failures, not one a health check holds out): the ejection cap can keep
- *   the endpoint that just failed this call eligible, and a replica judged slow beats one that
- *   did not answer. Only then does it go back to a tried one.
+ *   eligible. A retry with none left goes next to an untried endpoint that only the
+ *   latency-outlier detector ejected: the ejection cap can keep the endpoint that just failed
+ *   this call eligible, and a replica judged slow beats one that did not answer (one ejected for
+ *   failing does not). Only then does it go back to a tried one.
  * - Retry: up to `maxAttempts` attempts in all; backoff between them, except that a retry to a
  *   fresh endpoint goes at once (`immediateFailover`); server pushback replaces the backoff
  *   before a retry to an endpoint already tried (one longer than `maxPushbackMs` ends the call
@@ -112,8 +112,8 @@ export interface CallHost {
     key: string | undefined,
   ): EndpointRecord | undefined;
   /**
-   * A member on a timed ejection (no hold) outside `exclude`, or undefined (also in panic): where
-   * a retry goes when every eligible endpoint has been tried.
+   * A member ejected as a latency outlier only (answering, slowly) outside `exclude`, or
+   * undefined (also in panic): where a retry goes when every eligible endpoint has been tried.
    */
   pickEjected(exclude: Exclusion<EndpointRecord>): EndpointRecord | undefined;
   /** `pool.pick()`: outside `exclude` if possible, else any eligible, else (panic) any member. */
@@ -534,7 +534,7 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
     }, delay);
   }
 
-  /** An endpoint this call has not tried for its next retry: eligible, else on a timed ejection. */
+  /** An endpoint this call has not tried for its next retry: eligible, else a latency outlier. */
   #untried(): EndpointRecord | undefined {
     const host = this.#host;
     return host.pickStrict(this, this.#key) ?? host.pickEjected(this);
