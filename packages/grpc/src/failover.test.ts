@@ -173,7 +173,11 @@ describe('createGrpcFailover: unary calls', () => {
       idempotentMethods: [sayHelloPath],
       call: { attemptTimeoutMs: 200 },
     });
-    await sayHello(client, { name: 'warm' }); // connect first: time only the timeout
+    // Connect to both replicas first, so that only the timeout is timed: the second warm-up
+    // call fails over to b (a fresh connection under a loaded machine can take 200 ms).
+    await sayHello(client, { name: 'warm' });
+    replicas[0]!.mode = 'unavailable';
+    expect((await sayHello(client, { name: 'warm b' })).server).toBe('b');
     replicas[0]!.mode = 'hang';
     const started = performance.now();
     const reply = await sayHello(client, { name: 'slow' }, { deadlineMs: 2000 });

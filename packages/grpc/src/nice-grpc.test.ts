@@ -460,15 +460,19 @@ describe('detourNiceGrpc with nice-grpc-client-middleware-deadline', () => {
 
       it('cancels every attempt in flight (hedged) at the deadline', async () => {
         const [a, b, c] = await start('a', 'b', 'c');
-        for (const replica of [a!, b!, c!]) replica.mode = 'hang';
         const { nice } = setUp([a!.address, b!.address, c!.address], {
           call: { maxAttempts: 3, hedge: { delayMs: 50, maxHedges: 2 } },
         });
+        // Connect to all three first (round robin): an attempt still connecting at the deadline
+        // never reaches its server, which then has no cancel to see.
+        for (let i = 0; i < 3; i++) await client(nice).sayHello({ name: 'warm' });
+        expect([a!.total, b!.total, c!.total]).toEqual([1, 1, 1]);
+        for (const replica of [a!, b!, c!]) replica.mode = 'hang';
         const cancels = [a!, b!, c!].map((replica) => replica.nextCancel());
         const error = await outcome(client(nice).sayHello({ name: 'x' }, { deadline: 300 }));
         expect((error as ClientError).code).toBe(Status.DEADLINE_EXCEEDED);
         await Promise.all(cancels);
-        expect([a!.total, b!.total, c!.total]).toEqual([1, 1, 1]);
+        expect([a!.total, b!.total, c!.total]).toEqual([2, 2, 2]);
         expect([a!.cancelled, b!.cancelled, c!.cancelled]).toEqual([1, 1, 1]);
       });
     });
