@@ -134,7 +134,11 @@ function time(path: string, value: unknown, fallback: number): number {
   return v.positive(path, value, fallback);
 }
 
-/** Applies `options` (validated, errors under `path`) over `base`. */
+/**
+ * Applies `options` (validated, errors under `path`) over `base`. Only the options given are
+ * looked at: this runs for every call that has options of its own, so it builds no name and
+ * checks no value it does not need.
+ */
 export function resolvePolicy(
   options: CallPolicy | undefined,
   path: string,
@@ -144,23 +148,25 @@ export function resolvePolicy(
   if (options === undefined) return base;
   v.knownKeys(path, options, perCall ? executeKeys : policyKeys);
   const p = path === '' ? '' : `${path}.`;
-  return {
-    maxAttempts: v.integer(`${p}maxAttempts`, options.maxAttempts, base.maxAttempts, 1, 100),
-    backoff:
-      options.backoff === undefined
-        ? base.backoff
-        : backoffFromOptions(options.backoff, `${p}backoff`),
-    immediateFailover: v.boolean(
-      `${p}immediateFailover`,
-      options.immediateFailover,
-      base.immediateFailover,
-    ),
-    maxPushbackMs: v.number(`${p}maxPushbackMs`, options.maxPushbackMs, base.maxPushbackMs),
-    deadlineMs: time(`${p}deadlineMs`, options.deadlineMs, base.deadlineMs),
-    attemptTimeoutMs: time(`${p}attemptTimeoutMs`, options.attemptTimeoutMs, base.attemptTimeoutMs),
-    idempotent: v.boolean(`${p}idempotent`, options.idempotent, base.idempotent),
-    hedge: resolveHedge(options.hedge, `${p}hedge`, base.hedge),
-  };
+  const o = options;
+  const r: { -readonly [K in keyof ResolvedPolicy]: ResolvedPolicy[K] } = { ...base };
+  if (o.maxAttempts !== undefined) {
+    r.maxAttempts = v.integer(`${p}maxAttempts`, o.maxAttempts, base.maxAttempts, 1, 100);
+  }
+  if (o.backoff !== undefined) r.backoff = backoffFromOptions(o.backoff, `${p}backoff`);
+  if (o.immediateFailover !== undefined) {
+    r.immediateFailover = v.boolean(`${p}immediateFailover`, o.immediateFailover, true);
+  }
+  if (o.maxPushbackMs !== undefined) {
+    r.maxPushbackMs = v.number(`${p}maxPushbackMs`, o.maxPushbackMs, base.maxPushbackMs);
+  }
+  if (o.deadlineMs !== undefined) r.deadlineMs = time(`${p}deadlineMs`, o.deadlineMs, Infinity);
+  if (o.attemptTimeoutMs !== undefined) {
+    r.attemptTimeoutMs = time(`${p}attemptTimeoutMs`, o.attemptTimeoutMs, Infinity);
+  }
+  if (o.idempotent !== undefined) r.idempotent = v.boolean(`${p}idempotent`, o.idempotent, false);
+  if (o.hedge !== undefined) r.hedge = resolveHedge(o.hedge, `${p}hedge`, base.hedge);
+  return r;
 }
 
 /** Validates the per-call-only options. */
