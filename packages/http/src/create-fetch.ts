@@ -35,7 +35,7 @@ import type {
 import { httpHealthProbe } from './health-probe.js';
 import { fetchFollowingRedirects } from './redirect.js';
 import { requestTarget } from './request-target.js';
-import { resolveAgainstBase } from './url.js';
+import { BaseUrlCache } from './url.js';
 
 /** A fetch whose attempts fail over across the endpoints of `pool`. */
 export interface DetourFetch {
@@ -65,6 +65,8 @@ const passThrough = [
   'dispatcher',
 ] as const;
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 function discard(response: Response | undefined): void {
   response?.body?.cancel().catch(() => undefined);
 }
@@ -76,7 +78,8 @@ interface PreparedRequest {
   readonly headers: Headers;
   readonly redirect: RequestRedirect;
   readonly signal: AbortSignal | undefined;
-  readonly rest: Record<string, unknown>;
+  /** The pass-through fields given; undefined when none was. */
+  readonly rest: Record<string, unknown> | undefined;
   readonly detour: DetourRequestOptions | undefined;
   readonly bodySource: BodyInit | null | undefined;
 }
@@ -85,6 +88,8 @@ class FetchHost {
   readonly pool: Pool;
   readonly #options: ResolvedFetchOptions;
   readonly #ownsPool: boolean;
+  /** The endpoints' base URLs, parsed once. */
+  readonly #bases = new BaseUrlCache();
   #closed = false;
 
   constructor(options: CreateFetchOptions) {
@@ -132,10 +137,12 @@ class FetchHost {
     const target = requestTarget(url, this.#options.service, () =>
       this.pool.members().map((record) => record.endpoint),
     );
-    const rest: Record<string, unknown> = {};
-    for (const key of passThrough) {
-      const value = (init as Record<string, unknown> | undefined)?.[key];
-      if (value !== undefined) rest[key] = value;
+    let rest: Record<string, unknown> | undefined;
+    if (init !== undefined) {
+      for (const key of passThrough) {
+        const value = (init as Record<string, unknown>)[key];
+        if (value !== undefined) (rest ??= {})[key] = value;
+      }
     }
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
     let bodySource: BodyInit | null | undefined = init?.body;
@@ -172,16 +179,14 @@ class FetchHost {
       this.#options.replayBufferBytes,
       prepared.signal,
     );
-    const call = new FetchCall(this.#options, prepared, body);
-    const { detour } = prepared;
-    const execute: ExecuteOptions<Response> = {
-      ...detour,
-      idempotent: this.#isIdempotent(prepared),
-      classifier: call.classify,
-      ...(prepared.signal && { signal: prepared.signal }),
-      // An open stream feeds one attempt at a time.
-      ...(!body.whole && body.streamed && { hedge: false }),
-    };
+    const call = new FetchCall(this.#options, prepared, body, this.#bases);
+    const execute: Mutable<ExecuteOptions<Response>> =
+      prepared.detour === undefined ? {} : { ...prepared.detour };
+    execute.idempotent = this.#isIdempotent(prepared);
+    execute.classifier = call.classify;
+    if (prepared.signal) execute.signal = prepared.signal;
+    // An open stream feeds one attempt at a time.
+    if (!body.whole && body.streamed) execute.hedge = false;
     try {
       return call.succeeded(await this.pool.execute(call.operation, execute));
     } catch (error) {
@@ -197,30 +202,38 @@ class FetchCall {
   readonly #options: ResolvedFetchOptions;
   readonly #request: PreparedRequest;
   readonly #body: RequestBody;
+  readonly #bases: BaseUrlCache;
   /** The latest response that failed (a 503…): returned if the call ends on it. */
   #failedResponse: Response | undefined;
   /** A retryable failure that was not retried because the body could not be sent again. */
   #blocked: Classification | undefined;
 
-  constructor(options: ResolvedFetchOptions, request: PreparedRequest, body: RequestBody) {
+  constructor(
+    options: ResolvedFetchOptions,
+    request: PreparedRequest,
+    body: RequestBody,
+    bases: BaseUrlCache,
+  ) {
     this.#options = options;
     this.#request = request;
     this.#body = body;
+    this.#bases = bases;
   }
 
   readonly operation = (endpoint: Endpoint, attempt: AttemptContext): Promise<Response> => {
     const request = this.#request;
-    const url = resolveAgainstBase(endpoint.address, request.target);
+    const url = this.#bases.resolve(endpoint.address, request.target);
     // The caller's signal must also reach the body of the response it gets, after the call.
     const signal = request.signal
       ? AbortSignal.any([attempt.signal, request.signal])
       : attempt.signal;
-    const init: RequestInit = {
-      ...request.rest,
-      method: request.method,
-      headers: new Headers(request.headers),
-      signal,
-    };
+    // The headers are copied for each hop by fetchFollowingRedirects.
+    const init: RequestInit =
+      request.rest === undefined
+        ? { method: request.method }
+        : { ...request.rest, method: request.method };
+    init.headers = request.headers;
+    init.signal = signal;
     return fetchFollowingRedirects(this.#options.fetch, url, init, this.#body, {
       mode: request.redirect,
     });

@@ -30,20 +30,88 @@
  * `host:port` without a scheme, is a URL of scheme `localhost:`, but not a base).
  */
 export function resolveAgainstBase(base: string, path: string): URL {
-  const url = new URL(base);
-  if (!url.pathname.startsWith('/')) {
-    // `localhost:8080` parses as the scheme `localhost:` with an opaque path.
-    throw new TypeError(`${JSON.stringify(base)} is not a base URL such as http://host:port/path`);
+  return new BaseUrl(base).resolve(path);
+}
+
+/**
+ * A base URL parsed once, for resolving many paths against it (`resolveAgainstBase`'s rules):
+ * each `resolve()` then parses one string instead of a URL and three setters.
+ */
+export class BaseUrl {
+  /** Scheme, credentials, host and port: the href up to the path. */
+  readonly #head: string;
+  readonly #pathname: string;
+  /** The path without its trailing slash, to append a path to. */
+  readonly #prefix: string;
+
+  /** @throws TypeError when `base` is not an absolute URL with a path. */
+  constructor(base: string) {
+    const url = new URL(base);
+    if (!url.pathname.startsWith('/')) {
+      // `localhost:8080` parses as the scheme `localhost:` with an opaque path.
+      throw new TypeError(
+        `${JSON.stringify(base)} is not a base URL such as http://host:port/path`,
+      );
+    }
+    const tail = url.pathname.length + url.search.length + url.hash.length;
+    this.#head = url.href.slice(0, url.href.length - tail);
+    this.#pathname = url.pathname;
+    this.#prefix = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
   }
-  const hash = path.indexOf('#');
-  const reference = hash >= 0 ? path.slice(0, hash) : path;
-  const query = reference.indexOf('?');
-  const pathPart = query >= 0 ? reference.slice(0, query) : reference;
-  if (pathPart !== '') {
-    const prefix = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
-    url.pathname = prefix + (pathPart.startsWith('/') ? pathPart : `/${pathPart}`);
+
+  /** `path` (with an optional query) under this base: a new URL each time. */
+  resolve(path: string): URL {
+    const hash = path.indexOf('#');
+    const reference = hash >= 0 ? path.slice(0, hash) : path;
+    const query = reference.indexOf('?');
+    const pathPart = query >= 0 ? reference.slice(0, query) : reference;
+    const search = query >= 0 ? reference.slice(query) : '';
+    if (reference.length > 0 && reference.charCodeAt(reference.length - 1) <= 0x20) {
+      // Parsing a whole URL strips trailing spaces and controls; the setters encode them.
+      return this.#resolveWithSetters(pathPart, search);
+    }
+    let pathname = this.#pathname;
+    if (pathPart !== '') {
+      pathname = this.#prefix + (pathPart.startsWith('/') ? pathPart : `/${pathPart}`);
+    }
+    return new URL(this.#head + pathname + search);
   }
-  url.search = query >= 0 ? reference.slice(query) : '';
-  url.hash = '';
-  return url;
+
+  #resolveWithSetters(pathPart: string, search: string): URL {
+    const url = new URL(this.#head + this.#pathname);
+    if (pathPart !== '') {
+      url.pathname = this.#prefix + (pathPart.startsWith('/') ? pathPart : `/${pathPart}`);
+    }
+    url.search = search;
+    return url;
+  }
+}
+
+/**
+ * The {@link BaseUrl} of each endpoint address, kept while the addresses are few: past
+ * `maxEntries` (endpoints that came and went), it starts again from empty.
+ */
+export class BaseUrlCache {
+  readonly #bases = new Map<string, BaseUrl>();
+  readonly #maxEntries: number;
+
+  constructor(maxEntries = 1024) {
+    this.#maxEntries = maxEntries;
+  }
+
+  /** Bases kept. */
+  get size(): number {
+    return this.#bases.size;
+  }
+
+  /** `resolveAgainstBase(base, path)`, with `base` parsed once. */
+  resolve(base: string, path: string): URL {
+    let parsed = this.#bases.get(base);
+    if (parsed === undefined) {
+      parsed = new BaseUrl(base);
+      if (this.#bases.size >= this.#maxEntries) this.#bases.clear();
+      this.#bases.set(base, parsed);
+    }
+    return parsed.resolve(path);
+  }
 }
