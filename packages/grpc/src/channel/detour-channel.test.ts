@@ -26,6 +26,21 @@ function make(): { failover: GrpcFailover; manual: ReturnType<typeof manualDetec
 }
 
 describe('DetourChannel', () => {
+  it('gives one view per method shape: the same for a definition object and an equal one', () => {
+    const { failover } = make();
+    const channel = failover.channel;
+    const unary = { path: '/a.S/M', requestStream: false, responseStream: false };
+    const view = channel.forMethod(unary);
+    expect(channel.forMethod(unary)).toBe(view);
+    expect(channel.forMethod({ ...unary })).toBe(view);
+    const streaming = channel.forMethod({ ...unary, responseStream: true });
+    expect(streaming).not.toBe(view);
+    expect(channel.forMethod({ ...unary, responseStream: true })).toBe(streaming);
+    expect(channel.forMethod({ ...unary, path: '/a.S/N' })).not.toBe(view);
+    channel.shutdown();
+    expect(channel.forMethod(unary)).not.toBe(view); // views are dropped at shutdown
+  });
+
   it('names its target detour:///<name> and has a channelz reference', () => {
     const { failover } = make();
     expect(failover.channel.getTarget()).toBe('detour:///greeter');

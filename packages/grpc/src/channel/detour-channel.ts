@@ -40,6 +40,8 @@ export class DetourChannel implements ChannelInterface {
   #unsubscribe: (() => void) | undefined;
   readonly #channelzRef: ChannelzRef;
   readonly #views = new Map<string, ChannelInterface>();
+  /** The same views by method definition object (a client's are the same on every call). */
+  #viewsByDefinition = new WeakMap<MethodShape, ChannelInterface>();
   /** Shapes of methods described with `describeMethod()`, by path. */
   readonly #shapes = new Map<string, CallShape>();
   readonly #hints = new CallHints();
@@ -159,9 +161,14 @@ export class DetourChannel implements ChannelInterface {
    * `callInvocationTransformer`).
    */
   forMethod(method: MethodShape): ChannelInterface {
-    const key = `${method.requestStream ? 's' : 'u'}${method.responseStream ? 's' : 'u'}${method.path}`;
-    let view = this.#views.get(key);
+    let view = this.#viewsByDefinition.get(method);
     if (view) return view;
+    const key = `${method.requestStream ? 's' : 'u'}${method.responseStream ? 's' : 'u'}${method.path}`;
+    view = this.#views.get(key);
+    if (view) {
+      this.#viewsByDefinition.set(method, view);
+      return view;
+    }
     const shape: CallShape = {
       requestStream: method.requestStream,
       responseStream: method.responseStream,
@@ -177,6 +184,7 @@ export class DetourChannel implements ChannelInterface {
         this.#createCall(method, deadline, host, parentCall, propagateFlags, shape),
     };
     this.#views.set(key, view);
+    this.#viewsByDefinition.set(method, view);
     return view;
   }
 
@@ -189,6 +197,7 @@ export class DetourChannel implements ChannelInterface {
       call.cancelWithStatus(Status.UNAVAILABLE, 'Channel has been shut down');
     }
     this.#views.clear();
+    this.#viewsByDefinition = new WeakMap();
     this.#notify();
   }
 
