@@ -7,8 +7,9 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClientProcess } from '../bench/harness/client-process.js';
 import { clientOrder, parseBenchArgs, runBench, writeResults } from '../bench/harness/run.js';
-import type { BenchResults, ResultRow } from '../bench/harness/types.js';
+import type { BenchClientName, BenchResults, ResultRow } from '../bench/harness/types.js';
 
 const clients = ['grpc-js-round-robin', 'detour-grpc-js', 'nginx', 'detour-fetch'] as const;
 
@@ -143,4 +144,20 @@ describe('clientOrder', () => {
       'c6',
     ]);
   });
+});
+
+describe('startClientProcess', () => {
+  it("rejects with the child's error when the client cannot be made", async () => {
+    const job = {
+      client: 'no-such-client' as BenchClientName,
+      replicas: [],
+      loop: 'open' as const,
+      rate: 10,
+      concurrency: 1,
+      durationMs: 100,
+      deadlineMs: 1_000,
+      warmUpMs: 0,
+    };
+    await expect(startClientProcess(job)).rejects.toThrow(/not a function/);
+  }, 30_000);
 });

@@ -18,9 +18,9 @@ import { startLocalCluster } from '../../examples/greeter-cluster/local-cluster.
 import type { LocalCluster } from '../../examples/greeter-cluster/local-cluster.js';
 import { writeBenchmarkDocs } from '../report/markdown.js';
 import { scenarioNotes } from '../report/notes.js';
-import { benchClients, callDeadlineMs, clientVersions } from './clients.js';
+import { callDeadlineMs, clientVersions } from './clients.js';
+import { startClientProcess } from './client-process.js';
 import { RequestCounter, resetCluster } from './cluster-control.js';
-import { closedLoop, openLoop } from './load.js';
 import { resultRow, timeline } from './measure.js';
 import { planScenario } from './scenarios.js';
 import { grpcClients, httpClients, scenarios } from './types.js';
@@ -31,7 +31,10 @@ const repoRoot = resolve(benchDir, '..');
 const deadlineMs = callDeadlineMs;
 const allClients: readonly BenchClientName[] = [...grpcClients, ...httpClients];
 /** Pause after the collections before a client starts (full runs), ms. */
-const settleAfterGcMs = 700;
+const settleAfterGcMs = 200;
+/** Each client's warm-up in its fresh process before it is measured (`client-process.ts`), ms. */
+const warmUpMs = 1_000;
+const warmUpQuickMs = 200;
 
 /**
  * The clients in the order run `run` (1-based) of `runs` takes them: rotated by a stride so that
@@ -115,9 +118,10 @@ async function runOne(
 ): Promise<{ row: ResultRow; timeline: Timeline }> {
   const plan = planScenario(scenario, options.quick);
   await resetCluster(cluster);
-  // Let the previous client's leftovers (sockets closing, garbage) settle before the next one,
-  // and collect its garbage now rather than on this client's time (`pnpm bench` runs node with
-  // --expose-gc; without it, the pause alone).
+  // Let the previous client's leftovers (its sockets closing on the replicas) settle before the
+  // next one, and collect the harness's own garbage (the last run's calls) now rather than while
+  // it plays this run's faults (`pnpm bench` runs node with --expose-gc; without it, the pause
+  // alone). Each client runs in a process of its own (`client-process.ts`).
   await new Promise((resolve) => setTimeout(resolve, options.quick ? 100 : 300));
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc && !options.quick) {
@@ -130,19 +134,20 @@ async function runOne(
     grpcAddress: r.grpcAddress,
     httpUrl: r.httpUrl,
   }));
-  const client = await benchClients[name](replicas);
+  const child = await startClientProcess({
+    client: name,
+    replicas,
+    loop: plan.loop,
+    rate: options.rate,
+    concurrency: options.concurrency,
+    durationMs: plan.durationMs,
+    deadlineMs,
+    warmUpMs: options.quick ? warmUpQuickMs : warmUpMs,
+  });
   try {
-    // Connections up and code warm before the clock starts; not measured.
-    for (let i = 0; i < (options.quick ? 1 : 2); i++) {
-      await Promise.all(Array.from({ length: 20 }, () => client.send(2_000)));
-    }
-    const counter = new RequestCounter(cluster, client.transport);
+    const counter = new RequestCounter(cluster, child.transport);
     await counter.start();
-    const cpuBefore = process.cpuUsage();
-    const load =
-      plan.loop === 'open'
-        ? openLoop(client, options.rate, plan.durationMs, deadlineMs)
-        : closedLoop(client, options.concurrency, plan.durationMs, deadlineMs);
+    const load = await child.go();
     let healedAtMs: number | null = null;
     const steps = plan.steps.map(
       (step) =>
@@ -160,23 +165,22 @@ async function runOne(
           );
         }),
     );
-    const calls = await load.done;
+    const { calls, cpuUs } = await load.done;
     await Promise.all(steps);
-    const cpu = process.cpuUsage(cpuBefore);
     const requests = await counter.stop();
     const facts = {
       client: name,
-      transport: client.transport,
+      transport: child.transport,
       plan,
       calls,
       requests,
-      cpuUs: cpu.user + cpu.system,
+      cpuUs,
       healedAtMs,
       replicas: replicas.map((r) => r.name),
     };
     return { row: resultRow(facts), timeline: timeline(facts) };
   } finally {
-    await client.close();
+    await child.close();
   }
 }
 
