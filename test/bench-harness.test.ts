@@ -3,14 +3,17 @@
  * client of each kind, checking only that well-formed rows and timelines come out and are
  * written. No timing is asserted: the numbers belong to the benchmark, not to tests.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClientProcess } from '../bench/harness/client-process.js';
 import { clientOrder, parseBenchArgs, runBench, writeResults } from '../bench/harness/run.js';
 import type { BenchClientName, BenchResults, ResultRow } from '../bench/harness/types.js';
 
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const clients = ['grpc-js-round-robin', 'detour-grpc-js', 'nginx', 'detour-fetch'] as const;
 
 describe('pnpm bench (smoke)', () => {
@@ -159,5 +162,22 @@ describe('startClientProcess', () => {
       warmUpMs: 0,
     };
     await expect(startClientProcess(job)).rejects.toThrow(/not a function/);
+  }, 30_000);
+});
+
+describe('the clients module', () => {
+  it("does not load npm undici, whose import would make Node's fetch send through its Agent", () => {
+    // Importing undici installs its Agent as the global dispatcher when none is set; the fetch
+    // clients must run on Node's fetch as it comes (only undici-balanced-retry loads it).
+    const script = [
+      "await import('./bench/harness/clients.ts');",
+      "console.log(String(Symbol.for('undici.globalDispatcher.2') in globalThis));",
+    ].join(' ');
+    const output = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '--eval', script],
+      { cwd: repoRoot, env: { ...process.env, TSX_TSCONFIG_PATH: 'bench/tsconfig.json' } },
+    );
+    expect(output.toString().trim()).toBe('false');
   }, 30_000);
 });

@@ -9,7 +9,6 @@
  * Also what the HTTP clients share (nginx.ts too): the path they call, and how an answer or an
  * error becomes a `CallResult`.
  */
-import { BalancedPool, interceptors } from 'undici';
 import type { BenchClientFactory, CallResult } from '../harness/types.js';
 
 /** The call every HTTP client makes (path and query, appended to a base URL). */
@@ -129,7 +128,11 @@ const attemptTimeoutMs = 300;
  *   per-attempt timeouts above, so a frozen replica is retried elsewhere too.
  * - `methods` GET and HEAD: the calls are GETs, idempotent (RFC 9110 §9.2.2).
  */
-export const undiciBalancedRetry: BenchClientFactory = (replicas) => {
+export const undiciBalancedRetry: BenchClientFactory = async (replicas) => {
+  // Loaded here, not at the top: importing undici installs its Agent as the global dispatcher
+  // when none is set (undici 7, lib/global.js), and Node's own fetch then sends through it. The
+  // fetch clients must run on Node's fetch as it comes.
+  const { BalancedPool, interceptors } = await import('undici');
   const pool = new BalancedPool(
     replicas.map((r) => r.httpUrl),
     {
@@ -179,7 +182,7 @@ export const undiciBalancedRetry: BenchClientFactory = (replicas) => {
       return { code: failureCode(error) };
     }
   };
-  return Promise.resolve({
+  return {
     name: 'undici-balanced-retry',
     transport: 'http',
     send(deadlineMs) {
@@ -187,5 +190,5 @@ export const undiciBalancedRetry: BenchClientFactory = (replicas) => {
       return byDeadline(signal, attempt(signal));
     },
     close: () => pool.close(),
-  });
+  };
 };
