@@ -39,9 +39,11 @@ export class DetourChannel implements ChannelInterface {
   readonly #watchers = new Set<Watcher>();
   #unsubscribe: (() => void) | undefined;
   readonly #channelzRef: ChannelzRef;
-  readonly #views = new Map<string, ChannelInterface>();
-  /** The same views by method definition object (a client's are the same on every call). */
-  #viewsByDefinition = new WeakMap<MethodShape, ChannelInterface>();
+  /**
+   * `forMethod()`'s views by path, then by shape (index: request stream 2, response stream 1).
+   * Not by definition object: grpc-js makes a new one for every call.
+   */
+  readonly #views = new Map<string, (ChannelInterface | undefined)[]>();
   /** Shapes of methods described with `describeMethod()`, by path. */
   readonly #shapes = new Map<string, CallShape>();
   readonly #hints = new CallHints();
@@ -161,14 +163,10 @@ export class DetourChannel implements ChannelInterface {
    * `callInvocationTransformer`).
    */
   forMethod(method: MethodShape): ChannelInterface {
-    let view = this.#viewsByDefinition.get(method);
+    let byShape = this.#views.get(method.path);
+    const index = (method.requestStream ? 2 : 0) + (method.responseStream ? 1 : 0);
+    let view = byShape?.[index];
     if (view) return view;
-    const key = `${method.requestStream ? 's' : 'u'}${method.responseStream ? 's' : 'u'}${method.path}`;
-    view = this.#views.get(key);
-    if (view) {
-      this.#viewsByDefinition.set(method, view);
-      return view;
-    }
     const shape: CallShape = {
       requestStream: method.requestStream,
       responseStream: method.responseStream,
@@ -183,8 +181,11 @@ export class DetourChannel implements ChannelInterface {
       createCall: (method, deadline, host, parentCall, propagateFlags) =>
         this.#createCall(method, deadline, host, parentCall, propagateFlags, shape),
     };
-    this.#views.set(key, view);
-    this.#viewsByDefinition.set(method, view);
+    if (!byShape) {
+      byShape = [undefined, undefined, undefined, undefined];
+      this.#views.set(method.path, byShape);
+    }
+    byShape[index] = view;
     return view;
   }
 
@@ -197,7 +198,6 @@ export class DetourChannel implements ChannelInterface {
       call.cancelWithStatus(Status.UNAVAILABLE, 'Channel has been shut down');
     }
     this.#views.clear();
-    this.#viewsByDefinition = new WeakMap();
     this.#notify();
   }
 
