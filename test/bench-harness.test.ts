@@ -24,6 +24,7 @@ describe('pnpm bench (smoke)', () => {
     out = await mkdtemp(join(tmpdir(), 'detour-bench-'));
     const options = parseBenchArgs([
       '--quick',
+      '--isolate', // the full runs' way: each client in a process of its own
       '--scenarios',
       'steady,crash',
       '--clients',
@@ -117,6 +118,14 @@ describe('pnpm bench (smoke)', () => {
     expect(files).toContain('latest.json');
     const latest = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchResults;
     expect(latest).toEqual(result);
+  });
+});
+
+describe('parseBenchArgs', () => {
+  it('isolates each client in full runs, and in quick runs only when asked', () => {
+    expect(parseBenchArgs([]).isolate).toBe(true);
+    expect(parseBenchArgs(['--quick']).isolate).toBe(false);
+    expect(parseBenchArgs(['--quick', '--isolate']).isolate).toBe(true);
   });
 });
 

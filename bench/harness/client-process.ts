@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchClients } from './clients.js';
 import { closedLoop, openLoop } from './load.js';
 import type { CallRecord } from './load.js';
-import type { BenchClientName, BenchReplica, Transport } from './types.js';
+import type { BenchClient, BenchClientName, BenchReplica, Transport } from './types.js';
 
 /** What the child is to measure. */
 export interface ClientJob {
@@ -43,6 +43,7 @@ export interface ClientJob {
 type ToChild = { readonly type: 'job'; readonly job: ClientJob } | { readonly type: 'go' };
 
 type FromChild =
+  | { readonly type: 'loaded' }
   | { readonly type: 'ready'; readonly transport: Transport }
   | { readonly type: 'started'; readonly t0Epoch: number }
   | { readonly type: 'done'; readonly calls: CallRecord[]; readonly cpuUs: number }
@@ -66,8 +67,20 @@ export interface ClientProcess {
 
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Starts a child process for `job` and resolves once its client is made and warmed up. */
-export async function startClientProcess(job: ClientJob): Promise<ClientProcess> {
+/**
+ * A client process started ahead of its job: it loads its modules (tsx, grpc-js, the clients)
+ * while the harness finishes the previous run, then waits for `startClientProcess()`.
+ */
+export interface SpawnedClientProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  readonly messages: MessageQueue;
+  /** Kills it, if it is not used. */
+  dispose(): Promise<void>;
+}
+
+/** Spawns a client process, which loads its modules and then waits for its job. */
+export function spawnClientProcess(): SpawnedClientProcess {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   // BENCH_CLIENT_NODE_ARGS: extra node options for the client processes only, such as
   // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the clients and not the replicas.
@@ -79,17 +92,37 @@ export async function startClientProcess(job: ClientJob): Promise<ClientProcess>
     env: { ...process.env, TSX_TSCONFIG_PATH: join(benchDir, 'tsconfig.json') },
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const messages = new MessageQueue(child, job.client);
+  return {
+    child,
+    exited,
+    messages: new MessageQueue(child),
+    dispose: () => stop(child, exited, 0),
+  };
+}
+
+/**
+ * Gives `job` to a client process (`spawned`, or a new one) and resolves once its client is
+ * made and warmed up.
+ */
+export async function startClientProcess(
+  job: ClientJob,
+  spawned: SpawnedClientProcess = spawnClientProcess(),
+): Promise<ClientProcess> {
+  const { child, exited, messages } = spawned;
   try {
+    // The child asks for its job once it listens: a message sent before would be lost.
+    await messages.next('loaded', job.client);
     send(child, { type: 'job', job });
-    const ready = await messages.next('ready');
+    const ready = await messages.next('ready', job.client);
     return {
       transport: ready.transport,
       go: async () => {
         send(child, { type: 'go' });
-        const { t0Epoch } = await messages.next('started');
+        const { t0Epoch } = await messages.next('started', job.client);
         const now = (): number => performance.timeOrigin + performance.now() - t0Epoch;
-        const done = messages.next('done').then(({ calls, cpuUs }) => ({ calls, cpuUs }));
+        const done = messages
+          .next('done', job.client)
+          .then(({ calls, cpuUs }) => ({ calls, cpuUs }));
         return { now, done };
       },
       close: (timeoutMs = 10_000) => stop(child, exited, timeoutMs),
@@ -125,12 +158,12 @@ class MessageQueue {
   readonly #queue: FromChild[] = [];
   #waiter: ((message: FromChild) => void) | undefined;
 
-  constructor(child: ChildProcess, client: string) {
+  constructor(child: ChildProcess) {
     child.on('message', (message: FromChild) => this.#push(message));
     child.once('exit', (code, signal) =>
       this.#push({
         type: 'failed',
-        message: `the ${client} client process exited (${code ?? signal}) mid-run`,
+        message: `exited (${code ?? signal}) before its run was over`,
       }),
     );
   }
@@ -143,10 +176,15 @@ class MessageQueue {
     } else this.#queue.push(message);
   }
 
-  async next<T extends FromChild['type']>(type: T): Promise<Extract<FromChild, { type: T }>> {
+  async next<T extends FromChild['type']>(
+    type: T,
+    client: string,
+  ): Promise<Extract<FromChild, { type: T }>> {
     const message =
       this.#queue.shift() ?? (await new Promise<FromChild>((done) => (this.#waiter = done)));
-    if (message.type === 'failed') throw new Error(message.message);
+    if (message.type === 'failed') {
+      throw new Error(`the ${client} client process: ${message.message}`);
+    }
     if (message.type !== type)
       throw new Error(`expected ${type} from the client, got ${message.type}`);
     return message as Extract<FromChild, { type: T }>;
@@ -162,14 +200,63 @@ function reply(message: FromChild): Promise<void> {
 }
 
 async function child(): Promise<void> {
-  const job = await new Promise<ClientJob>((done) =>
+  const job = new Promise<ClientJob>((done) =>
     process.once('message', (message: ToChild) => {
       if (message.type === 'job') done(message.job);
     }),
   );
+  await reply({ type: 'loaded' });
+  await runJob(await job);
+}
+
+/** The measured load of `job` on `client`: its clock, and its calls with the CPU time spent. */
+function startLoad(
+  client: BenchClient,
+  job: ClientJob,
+): { t0: number; now: () => number; done: Promise<{ calls: CallRecord[]; cpuUs: number }> } {
+  const cpuBefore = process.cpuUsage();
+  const load =
+    job.loop === 'open'
+      ? openLoop(client, job.rate, job.durationMs, job.deadlineMs)
+      : closedLoop(client, job.concurrency, job.durationMs, job.deadlineMs);
+  const done = load.done.then((calls) => {
+    const cpu = process.cpuUsage(cpuBefore);
+    return { calls, cpuUs: cpu.user + cpu.system };
+  });
+  return { t0: load.t0, now: load.now, done };
+}
+
+/** `job`'s client, made and warmed up (connections up, code compiled); not measured. */
+async function readyClient(job: ClientJob): Promise<BenchClient> {
   const client = await benchClients[job.client](job.replicas);
   try {
     await closedLoop(client, 20, job.warmUpMs, 2_000).done;
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
+}
+
+/**
+ * `job` in this process, through the same steps as in a child (`--quick`: a process per client
+ * would not fit its 3 minutes): no isolation from the harness and the clients before.
+ */
+export async function startInProcess(job: ClientJob): Promise<ClientProcess> {
+  const client = await readyClient(job);
+  return {
+    transport: client.transport,
+    go: () => {
+      const { now, done } = startLoad(client, job);
+      return Promise.resolve({ now, done });
+    },
+    close: () => client.close(),
+  };
+}
+
+async function runJob(job: ClientJob): Promise<void> {
+  const client = await readyClient(job);
+  try {
     const go = new Promise<void>((done) =>
       process.once('message', (message: ToChild) => {
         if (message.type === 'go') done();
@@ -177,15 +264,10 @@ async function child(): Promise<void> {
     );
     await reply({ type: 'ready', transport: client.transport });
     await go;
-    const cpuBefore = process.cpuUsage();
-    const load =
-      job.loop === 'open'
-        ? openLoop(client, job.rate, job.durationMs, job.deadlineMs)
-        : closedLoop(client, job.concurrency, job.durationMs, job.deadlineMs);
+    const load = startLoad(client, job);
     await reply({ type: 'started', t0Epoch: performance.timeOrigin + load.t0 });
-    const calls = await load.done;
-    const cpu = process.cpuUsage(cpuBefore);
-    await reply({ type: 'done', calls, cpuUs: cpu.user + cpu.system });
+    const { calls, cpuUs } = await load.done;
+    await reply({ type: 'done', calls, cpuUs });
   } finally {
     await client.close();
   }

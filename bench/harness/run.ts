@@ -7,7 +7,8 @@
  * Options: `--quick` (short runs, about 3 minutes), `--runs <n>` (repeat; the docs show
  * medians), `--scenarios a,b`, `--clients a,b`, `--rate <calls/s>` (open loop, default 1000),
  * `--concurrency <n>` (closed loop, default 32), `--out <folder>` (default bench/results),
- * `--no-docs`.
+ * `--no-docs`, `--isolate` (each client in a process of its own also with `--quick`; full runs
+ * always isolate).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -19,7 +20,8 @@ import type { LocalCluster } from '../../examples/greeter-cluster/local-cluster.
 import { writeBenchmarkDocs } from '../report/markdown.js';
 import { scenarioNotes } from '../report/notes.js';
 import { callDeadlineMs, clientVersions } from './clients.js';
-import { startClientProcess } from './client-process.js';
+import { spawnClientProcess, startClientProcess, startInProcess } from './client-process.js';
+import type { SpawnedClientProcess } from './client-process.js';
 import { RequestCounter, resetCluster } from './cluster-control.js';
 import { resultRow, timeline } from './measure.js';
 import { planScenario } from './scenarios.js';
@@ -58,6 +60,11 @@ export interface BenchOptions {
   readonly concurrency: number;
   readonly out: string;
   readonly docs: boolean;
+  /**
+   * Each client in a process of its own (the default of full runs); `--quick` runs them in the
+   * harness's process unless `--isolate` is given.
+   */
+  readonly isolate: boolean;
   /** Progress lines. */
   readonly log: (line: string) => void;
 }
@@ -94,6 +101,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       concurrency: { type: 'string' },
       out: { type: 'string' },
       'no-docs': { type: 'boolean' },
+      isolate: { type: 'boolean' },
     },
   });
   return {
@@ -105,16 +113,22 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     concurrency: positive('--concurrency', values.concurrency, 32),
     out: resolve(values.out ?? join(benchDir, 'results')),
     docs: values['no-docs'] !== true,
+    isolate: values.isolate === true || values.quick !== true,
     log: (line) => console.log(line),
   };
 }
 
-/** One client through one scenario, on a reset cluster. */
+/**
+ * One client through one scenario, on a reset cluster, in `spawned` (a fresh client process).
+ * `afterLoad` runs once the load is over, before the wrap-up: the next process starts then.
+ */
 async function runOne(
   cluster: LocalCluster,
   scenario: Scenario,
   name: BenchClientName,
   options: BenchOptions,
+  spawned: SpawnedClientProcess | undefined,
+  afterLoad: () => void,
 ): Promise<{ row: ResultRow; timeline: Timeline }> {
   const plan = planScenario(scenario, options.quick);
   await resetCluster(cluster);
@@ -134,7 +148,7 @@ async function runOne(
     grpcAddress: r.grpcAddress,
     httpUrl: r.httpUrl,
   }));
-  const child = await startClientProcess({
+  const job = {
     client: name,
     replicas,
     loop: plan.loop,
@@ -143,7 +157,8 @@ async function runOne(
     durationMs: plan.durationMs,
     deadlineMs,
     warmUpMs: options.quick ? warmUpQuickMs : warmUpMs,
-  });
+  };
+  const child = spawned ? await startClientProcess(job, spawned) : await startInProcess(job);
   try {
     const counter = new RequestCounter(cluster, child.transport);
     await counter.start();
@@ -166,6 +181,7 @@ async function runOne(
         }),
     );
     const { calls, cpuUs } = await load.done;
+    afterLoad();
     await Promise.all(steps);
     const requests = await counter.stop();
     const facts = {
@@ -211,6 +227,8 @@ async function packageVersions(): Promise<Record<string, string>> {
 export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
   const cluster = await startLocalCluster({ replicas: 3 });
   const results: BenchResults[] = [];
+  /** The next client's process, started ahead (see `runOne`). */
+  let spare: SpawnedClientProcess | undefined;
   try {
     const cpu = cpus()[0];
     const machine = {
@@ -228,7 +246,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
       const order = clientOrder(options.clients, run, options.runs);
       for (const scenario of options.scenarios) {
         for (const client of order) {
-          const result = await runOne(cluster, scenario, client, options);
+          const spawned = options.isolate ? (spare ?? spawnClientProcess()) : undefined;
+          spare = undefined;
+          const result = await runOne(cluster, scenario, client, options, spawned, () => {
+            // The next client's process loads its modules during this one's wrap-up.
+            if (options.isolate) spare = spawnClientProcess();
+          });
           rows.push(result.row);
           timelines.push(result.timeline);
           options.log(`${options.runs > 1 ? `run ${run} ` : ''}${describeRow(result.row)}`);
@@ -255,6 +278,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
       });
     }
   } finally {
+    await spare?.dispose();
     await cluster.stop();
   }
   return results;
