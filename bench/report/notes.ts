@@ -7,39 +7,31 @@ import type { Scenario } from '../harness/types.js';
 
 export const scenarioNotes: Partial<Record<Scenario, string>> = {
   overhead:
-    'Missed in these four full runs (2026-11-22, 07:32–08:17): detour-grpc-js reached 0.95×, ' +
-    "0.63×, 0.65× and 1.20× grpc-js round_robin's throughput (p50 1.08×, 1.54×, 1.46×, 0.78×), " +
-    "detour-fetch 0.86×, 0.90×, 0.83× and 0.66× the fetch loop's. In the closed loop the client " +
-    'and the three replicas share two cores, and the numbers move by 20 % or more from run to ' +
-    "run, four times the goals' margin. Run in a fresh process with only the four clients " +
-    'concerned (`pnpm bench --scenarios overhead --clients ' +
-    'grpc-js-round-robin,detour-grpc-js,fetch-naive,detour-fetch`, six times at 08:17–08:20, ' +
-    'alternately with and without --expose-gc, results in `bench/results/overhead-only/`), detour-grpc-js reached 1.03×, 1.04×, 1.03×, ' +
-    '1.09×, 0.97× and 1.03× the throughput with p50 0.90–1.09×, its CPU per call 5–12 % over ' +
-    "plain grpc-js's: the gRPC goal holds there, so what the full run adds is the state the " +
-    'process has built up by then (its heap, the earlier clients’ leftovers), which a forced GC ' +
-    'and a 1 s pause before each client (now done) did not remove; rotating the client order ' +
-    'between runs (now done) shows it is not the place in the order. The next step is one ' +
-    'process per client. detour-fetch stays behind even there: 0.87–1.07× the throughput, p50 ' +
-    '0.93–1.21×, 1–27 % more CPU per call than the fetch loop (a URL, a Headers copy and an ' +
-    'abort signal per attempt, the health checks): its goal is missed, and its per-attempt ' +
-    'work is what to cut.',
-  errors:
-    'Met on the medians, but not in every run: in the third run (07:54) detour-fetch failed ' +
-    '5,623 of 6,000 calls here and 3,956 of 5,000 in `steady`, with latencies growing to 3–5 s ' +
-    'from the first second and fewer than one attempt per call (0.83 and 0.94): the open-loop ' +
-    'sender fell behind, and calls ran out of deadline before they could be sent. The benchmark ' +
-    'process was out of CPU, not the replicas out of service. The machine was disturbed then: ' +
-    'nginx, run just before it, had a steady p50 of 1.1 s (4.2 s in the fourth run), and grpc-js ' +
-    'round_robin and grpc-js with its built-ins, run just after, 52 and 16 ms (2 ms otherwise). ' +
-    'The HTTP clients built on fetch cost the whole process the most CPU per call at 1,000 ' +
-    'calls/s (medians in `steady`: nginx 876 µs, detour-fetch 875, the fetch loop 786, against ' +
-    '681 for grpc-js round_robin), so they go under first when the machine takes CPU away; ' +
-    "cutting detour-fetch's per-attempt work (see `overhead`) gives it more room.",
+    'Missed in these three full runs (2026-11-22, 10:26–11:05), each client in a process of its ' +
+    "own: detour-grpc-js reached 0.92×, 0.86× and 1.06× grpc-js round_robin's throughput (p50 " +
+    "1.10×, 1.17×, 0.93×), detour-fetch 0.88×, 0.80× and 0.98× the fetch loop's (p50 1.10×, " +
+    "1.28×, 0.93×). The client process's CPU time per call (load generator included) was 413, 375 " +
+    'and 332 µs for detour-grpc-js against 307, 317 and 303 µs for plain grpc-js, and 695, 627 and ' +
+    '466 µs for detour-fetch against 536, 497 and 459 µs for the fetch loop. A CPU profile of the ' +
+    'client processes (`BENCH_CLIENT_NODE_ARGS="--cpu-prof …"`, see bench/README.md) puts ' +
+    "detour's own code at 8–9 % of the gRPC client's busy time (core 235–290 ms and the gRPC " +
+    "adapter 220–260 ms of 5.9–6.4 s), with grpc-js, Node's http2 and the garbage collector " +
+    'taking the same time as under plain grpc-js: the closed loop is bound by the CPU the client ' +
+    "and the replicas share, so detour's per-call work (about 37 µs) shows almost fully in the " +
+    'throughput, and the goal needs it roughly halved. The profile also shows why runs disagree ' +
+    "by more than the goal's margin: two runs of the same detour-grpc-js client minutes apart " +
+    'made 11,456 and 16,362 calls with the same busy CPU time (6.0 and 5.9 s) split the same ' +
+    'way, so the CPU itself was slower during the first (vmstat showed 1–14 % steal during the ' +
+    'runs). One item the profile found was fixed after these runs (the per-method channel view ' +
+    'cost 3 µs per call), and is not in these numbers. detour-nice-grpc, for which the goal sets ' +
+    "no target, reached 0.75×, 0.72× and 0.85×: nice-grpc's middleware chain adds its own work " +
+    'per call.',
   gray:
-    'detour-grpc-js missed here (p99 52 ms against a steady p99 of 38 ms, medians), the other ' +
-    'two did not. Its gray p99s were 68, 27, 47 and 57 ms per run, its steady p99s 27, 20, 49 ' +
-    "and 169 ms: the same spread, and every client's p99 moved with the machine (grpc-js " +
-    "round_robin's steady p99 was 14, 24, 384 and 60 ms). In the previous three full runs " +
-    "detour-grpc-js's gray p99 was 11, 36 and 15 ms, within its goal.",
+    'Met on the medians (p99 23.0 ms against a steady p99 of 25.4 ms for detour-grpc-js), but ' +
+    'per run detour-grpc-js was at 0.28×, 1.30× and 1.28× its steady p99 (gray 17.8, 33.0 and ' +
+    '23.0 ms; steady 63.0, 25.5 and 18.0 ms): the ratio moves with the machine as much as with ' +
+    "the fault, while every peer's gray p99 was 54–64 ms, the late replica's 50 ms showing in " +
+    "each one's tail. detour-nice-grpc's steady p99 was 154 and 243 ms in two runs (25 ms in the " +
+    'other), which its gray runs (23, 51 and 17 ms) did not repeat: a tail in its first seconds ' +
+    'that is not explained yet.',
 };
