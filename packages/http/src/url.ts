@@ -66,24 +66,18 @@ export class BaseUrl {
     const query = reference.indexOf('?');
     const pathPart = query >= 0 ? reference.slice(0, query) : reference;
     const search = query >= 0 ? reference.slice(query) : '';
+    const pathname =
+      pathPart === ''
+        ? this.#pathname
+        : this.#prefix + (pathPart.startsWith('/') ? pathPart : `/${pathPart}`);
     if (reference.length > 0 && reference.charCodeAt(reference.length - 1) <= 0x20) {
       // Parsing a whole URL strips trailing spaces and controls; the setters encode them.
-      return this.#resolveWithSetters(pathPart, search);
-    }
-    let pathname = this.#pathname;
-    if (pathPart !== '') {
-      pathname = this.#prefix + (pathPart.startsWith('/') ? pathPart : `/${pathPart}`);
+      const url = new URL(this.#head + this.#pathname);
+      if (pathPart !== '') url.pathname = pathname;
+      url.search = search;
+      return url;
     }
     return new URL(this.#head + pathname + search);
-  }
-
-  #resolveWithSetters(pathPart: string, search: string): URL {
-    const url = new URL(this.#head + this.#pathname);
-    if (pathPart !== '') {
-      url.pathname = this.#prefix + (pathPart.startsWith('/') ? pathPart : `/${pathPart}`);
-    }
-    url.search = search;
-    return url;
   }
 }
 
