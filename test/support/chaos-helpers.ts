@@ -1,5 +1,6 @@
 /** Waiting and reporting helpers shared by the chaos tests (real time, real processes). */
 import type { Pool } from '@detour/core';
+import type { UnaryTraffic } from './grpc-traffic.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,4 +36,62 @@ export async function waitFor(
     await sleep(50);
   }
   return performance.now() - started;
+}
+
+/** What `slowReplicaShare` measured. */
+export interface SlowReplicaShare {
+  /** Share (0–1) of the window's calls that the slowed replica answered. */
+  readonly share: number;
+  /** Share (0–1) of the window's calls each replica answered, by name. */
+  readonly shares: ReadonlyMap<string, number>;
+  /** p90 latency (ms) of the window's calls the other replicas answered. */
+  readonly othersP90Ms: number;
+  /** Windows measured, the last one judged. */
+  readonly windows: number;
+}
+
+/**
+ * The share of `sampled` calls that `slow` answered, over a window in which the other replicas
+ * answered like healthy ones: their p90 latency under half the slowdown (`slowdownMs`), so that
+ * they could be told apart from the slowed one.
+ *
+ * On a shared host, CPU steal stalls the whole machine for tens to hundreds of milliseconds at a
+ * time. The healthy replicas then really are as slow as the slowed one for a while, and a
+ * latency-aware balancer rightly sends it calls (peak-EWMA takes each peak at once): measured
+ * over 150 calls, the slowed replica's share was 1-2 % on a quiet machine and 8-15 % while the
+ * healthy replicas' p90 was 70-90 ms. Such a window measures the machine, not the balancer, so a
+ * new window is measured, up to `maxWindows`; when none qualifies this throws, naming the noise.
+ */
+export async function slowReplicaShare(
+  traffic: UnaryTraffic,
+  slow: string,
+  sampled: number,
+  slowdownMs: number,
+  maxWindows = 3,
+): Promise<SlowReplicaShare> {
+  const seen: number[] = [];
+  for (let windows = 1; windows <= maxWindows; windows++) {
+    const mark = traffic.mark();
+    await traffic.waitForCalls(mark, sampled);
+    const calls = traffic.since(mark).slice(0, sampled);
+    const others = calls
+      .filter((r) => r.replica !== undefined && r.replica !== slow)
+      .map((r) => r.endedAt - r.startedAt)
+      .sort((a, b) => a - b);
+    const othersP90Ms = others[Math.floor(others.length * 0.9)] ?? Number.POSITIVE_INFINITY;
+    if (othersP90Ms < slowdownMs / 2) {
+      const shares = new Map<string, number>();
+      for (const r of calls) {
+        if (r.replica !== undefined) shares.set(r.replica, (shares.get(r.replica) ?? 0) + 1);
+      }
+      for (const [replica, n] of shares) shares.set(replica, n / calls.length);
+      return { share: shares.get(slow) ?? 0, shares, othersP90Ms, windows };
+    }
+    seen.push(Math.round(othersP90Ms));
+  }
+  throw new Error(
+    `the healthy replicas' p90 latency was ${seen.join(', ')} ms in ${maxWindows} windows of ` +
+      `${sampled} calls, never under ${slowdownMs / 2} ms: too slow to tell them from a replica ` +
+      `slowed by ${slowdownMs} ms (CPU steal?)`,
+  );
 }
