@@ -10,8 +10,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClientProcess } from '../bench/harness/client-process.js';
-import { clientOrder, parseBenchArgs, runBench, writeResults } from '../bench/harness/run.js';
+import {
+  clientOrder,
+  parseBenchArgs,
+  runBench,
+  sliceSchedule,
+  writeResults,
+} from '../bench/harness/run.js';
 import type { BenchClientName, BenchResults, ResultRow } from '../bench/harness/types.js';
+import { planScenario } from '../bench/harness/scenarios.js';
+import { scenarios } from '../bench/harness/types.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const clients = ['grpc-js-round-robin', 'detour-grpc-js', 'nginx', 'detour-fetch'] as const;
@@ -26,7 +34,7 @@ describe('pnpm bench (smoke)', () => {
       '--quick',
       '--isolate', // the full runs' way: each client in a process of its own
       '--scenarios',
-      'steady,crash',
+      'overhead,steady,crash',
       '--clients',
       clients.join(','),
       '--rate',
@@ -48,13 +56,13 @@ describe('pnpm bench (smoke)', () => {
     const [result] = results;
     expect(result!.schema).toBe('detour-bench/1');
     expect(result!.rows.map((r) => `${r.scenario} ${r.client}`)).toEqual(
-      ['steady', 'crash'].flatMap((s) => clients.map((c) => `${s} ${c}`)),
+      ['overhead', 'steady', 'crash'].flatMap((s) => clients.map((c) => `${s} ${c}`)),
     );
-    expect(result!.timelines).toHaveLength(8);
+    expect(result!.timelines).toHaveLength(12);
     for (const t of result!.timelines) {
       expect(t.bucketMs).toBe(100);
       expect(t.points.length).toBeGreaterThan(0);
-      expect(t.fault === null).toBe(t.scenario === 'steady');
+      expect(t.fault === null).toBe(t.scenario !== 'crash');
     }
   });
 
@@ -100,9 +108,9 @@ describe('pnpm bench (smoke)', () => {
         what,
       ).toBe(true);
       expect(row.attempts, what).toBeGreaterThan(0);
-      expect(row.recoverMs, what).toBeNull(); // neither scenario heals
+      expect(row.recoverMs, what).toBeNull(); // no scenario here heals
       const ejects: ResultRow['ejectMs'] = row.ejectMs;
-      if (row.scenario === 'steady') expect(ejects, what).toBeNull();
+      if (row.scenario !== 'crash') expect(ejects, what).toBeNull();
       else expect(ejects, what).toBeGreaterThanOrEqual(0);
     }
   });
@@ -137,6 +145,21 @@ describe('clientOrder', () => {
     expect(clientOrder(clients, 1, 3)).toEqual(clients);
   });
 
+  it('cuts overhead into slices in which every client takes a turn, rotated by one each time', () => {
+    expect(sliceSchedule(3, 5)).toEqual([
+      [0, 1, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [0, 1, 2],
+      [1, 2, 0],
+    ]);
+    expect(planScenario('overhead', false).slices).toBe(5);
+    expect(planScenario('overhead', true).slices).toBe(2);
+    for (const scenario of scenarios.filter((s) => s !== 'overhead')) {
+      expect(planScenario(scenario, false).slices).toBe(1);
+    }
+  });
+
   it('rotates later runs so that no client is always last', () => {
     for (const runs of [2, 3, 4, 5]) {
       const orders = Array.from({ length: runs }, (_, i) => clientOrder(clients, i + 1, runs));
@@ -167,6 +190,7 @@ describe('startClientProcess', () => {
       rate: 10,
       concurrency: 1,
       durationMs: 100,
+      slices: 1,
       deadlineMs: 1_000,
       warmUpMs: 0,
     };

@@ -8,8 +8,8 @@
  * The protocol, over the IPC channel (structured clone, `serialization: 'advanced'`):
  * parent `job` → child `ready` (client made and warmed up) → parent `go` → child `started`
  * (the load's start, as `performance.timeOrigin + t0`, so the parent times the faults from the
- * same instant) → child `done` (the calls and the CPU time), after which the child closes the
- * client and exits.
+ * same instant) → child `done` (the calls and the CPU time); `go` to `done` again for each of the
+ * job's `slices`, after which the child closes the client and exits.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -31,7 +31,10 @@ export interface ClientJob {
   readonly rate: number;
   /** Closed loop: calls in flight. */
   readonly concurrency: number;
+  /** Length of each load, ms. */
   readonly durationMs: number;
+  /** Loads the child runs, each on its own `go` (the clients take turns: `ScenarioPlan.slices`). */
+  readonly slices: number;
   readonly deadlineMs: number;
   /**
    * How long the child calls in a closed loop of 20 before the load starts, ms: connections up
@@ -53,9 +56,9 @@ type FromChild =
 export interface ClientProcess {
   readonly transport: Transport;
   /**
-   * Starts the load. Resolves `now()`, ms since the load's start as the child timed it, once
-   * the child has started, and `done`, which resolves the calls and the child's CPU time (µs)
-   * once the last call has ended.
+   * Starts a load (once per slice of the job). Resolves `now()`, ms since the load's start as
+   * the child timed it, once the child has started, and `done`, which resolves the calls and the
+   * child's CPU time (µs) once the last call has ended.
    */
   go(): Promise<{
     now: () => number;
@@ -257,17 +260,23 @@ export async function startInProcess(job: ClientJob): Promise<ClientProcess> {
 async function runJob(job: ClientJob): Promise<void> {
   const client = await readyClient(job);
   try {
-    const go = new Promise<void>((done) =>
-      process.once('message', (message: ToChild) => {
-        if (message.type === 'go') done();
-      }),
-    );
+    // Each `go` starts one slice's load; one may come while the previous reply is on its way.
+    let gos = 0;
+    let onGo: (() => void) | undefined;
+    process.on('message', (message: ToChild) => {
+      if (message.type !== 'go') return;
+      gos++;
+      onGo?.();
+    });
     await reply({ type: 'ready', transport: client.transport });
-    await go;
-    const load = startLoad(client, job);
-    await reply({ type: 'started', t0Epoch: performance.timeOrigin + load.t0 });
-    const { calls, cpuUs } = await load.done;
-    await reply({ type: 'done', calls, cpuUs });
+    for (let slice = 0; slice < job.slices; slice++) {
+      if (gos <= slice) await new Promise<void>((done) => (onGo = done));
+      onGo = undefined;
+      const load = startLoad(client, job);
+      await reply({ type: 'started', t0Epoch: performance.timeOrigin + load.t0 });
+      const { calls, cpuUs } = await load.done;
+      await reply({ type: 'done', calls, cpuUs });
+    }
   } finally {
     await client.close();
   }

@@ -21,10 +21,13 @@ import { writeBenchmarkDocs } from '../report/markdown.js';
 import { scenarioNotes } from '../report/notes.js';
 import { callDeadlineMs, clientVersions } from './clients.js';
 import { spawnClientProcess, startClientProcess, startInProcess } from './client-process.js';
-import type { SpawnedClientProcess } from './client-process.js';
+import type { ClientProcess, SpawnedClientProcess } from './client-process.js';
 import { RequestCounter, resetCluster } from './cluster-control.js';
+import type { CallRecord } from './load.js';
 import { resultRow, timeline } from './measure.js';
+import type { RunFacts } from './measure.js';
 import { planScenario } from './scenarios.js';
+import type { ScenarioPlan } from './scenarios.js';
 import { grpcClients, httpClients, scenarios } from './types.js';
 import type { BenchClientName, BenchResults, ResultRow, Scenario, Timeline } from './types.js';
 
@@ -49,6 +52,15 @@ export function clientOrder<T>(clients: readonly T[], run: number, runs: number)
   const stride = Math.max(1, Math.floor(n / runs));
   const offset = ((run - 1) * stride) % n;
   return [...clients.slice(offset), ...clients.slice(0, offset)];
+}
+
+/**
+ * The turns of `slices` slices of `clients` clients (indexes): every client once per slice, the
+ * order rotated by one place per slice, so that each client runs first, in the middle and last.
+ */
+export function sliceSchedule(clients: number, slices: number): number[][] {
+  const indexes = Array.from({ length: clients }, (_, i) => i);
+  return Array.from({ length: slices }, (_, slice) => clientOrder(indexes, slice + 1, clients));
 }
 
 export interface BenchOptions {
@@ -119,6 +131,57 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
 }
 
 /**
+ * Resets the cluster and lets the previous client's leftovers (its sockets closing on the
+ * replicas) settle, collecting the harness's own garbage (the last run's calls) now rather than
+ * while it plays this run's faults (`pnpm bench` runs node with --expose-gc; without it, the
+ * pause alone).
+ */
+async function prepare(cluster: LocalCluster, options: BenchOptions): Promise<void> {
+  await resetCluster(cluster);
+  await new Promise((resolve) => setTimeout(resolve, options.quick ? 100 : 300));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc && !options.quick) {
+    gc();
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, settleAfterGcMs));
+  }
+}
+
+/** `name`'s job in `plan`, made and warmed up in `spawned` (a process of its own) or here. */
+function startClient(
+  cluster: LocalCluster,
+  plan: ScenarioPlan,
+  name: BenchClientName,
+  options: BenchOptions,
+  spawned: SpawnedClientProcess | undefined,
+): Promise<ClientProcess> {
+  const job = {
+    client: name,
+    replicas: cluster.replicas.map((r) => ({
+      name: r.name,
+      grpcAddress: r.grpcAddress,
+      httpUrl: r.httpUrl,
+    })),
+    loop: plan.loop,
+    rate: options.rate,
+    concurrency: options.concurrency,
+    durationMs: plan.durationMs / plan.slices,
+    slices: plan.slices,
+    deadlineMs,
+    warmUpMs: options.quick ? warmUpQuickMs : warmUpMs,
+  };
+  return spawned ? startClientProcess(job, spawned) : startInProcess(job);
+}
+
+function rowAndTimeline(
+  facts: Omit<RunFacts, 'replicas'>,
+  cluster: LocalCluster,
+): { row: ResultRow; timeline: Timeline } {
+  const all = { ...facts, replicas: cluster.replicas.map((r) => r.name) };
+  return { row: resultRow(all), timeline: timeline(all) };
+}
+
+/**
  * One client through one scenario, on a reset cluster, in `spawned` (a fresh client process).
  * `afterLoad` runs once the load is over, before the wrap-up: the next process starts then.
  */
@@ -131,34 +194,8 @@ async function runOne(
   afterLoad: () => void,
 ): Promise<{ row: ResultRow; timeline: Timeline }> {
   const plan = planScenario(scenario, options.quick);
-  await resetCluster(cluster);
-  // Let the previous client's leftovers (its sockets closing on the replicas) settle before the
-  // next one, and collect the harness's own garbage (the last run's calls) now rather than while
-  // it plays this run's faults (`pnpm bench` runs node with --expose-gc; without it, the pause
-  // alone). Each client runs in a process of its own (`client-process.ts`).
-  await new Promise((resolve) => setTimeout(resolve, options.quick ? 100 : 300));
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc && !options.quick) {
-    gc();
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, settleAfterGcMs));
-  }
-  const replicas = cluster.replicas.map((r) => ({
-    name: r.name,
-    grpcAddress: r.grpcAddress,
-    httpUrl: r.httpUrl,
-  }));
-  const job = {
-    client: name,
-    replicas,
-    loop: plan.loop,
-    rate: options.rate,
-    concurrency: options.concurrency,
-    durationMs: plan.durationMs,
-    deadlineMs,
-    warmUpMs: options.quick ? warmUpQuickMs : warmUpMs,
-  };
-  const child = spawned ? await startClientProcess(job, spawned) : await startInProcess(job);
+  await prepare(cluster, options);
+  const child = await startClient(cluster, plan, name, options, spawned);
   try {
     const counter = new RequestCounter(cluster, child.transport);
     await counter.start();
@@ -184,19 +221,62 @@ async function runOne(
     afterLoad();
     await Promise.all(steps);
     const requests = await counter.stop();
-    const facts = {
-      client: name,
-      transport: child.transport,
-      plan,
-      calls,
-      requests,
-      cpuUs,
-      healedAtMs,
-      replicas: replicas.map((r) => r.name),
-    };
-    return { row: resultRow(facts), timeline: timeline(facts) };
+    const facts = { client: name, transport: child.transport, plan, calls, requests, cpuUs };
+    return rowAndTimeline({ ...facts, healedAtMs }, cluster);
   } finally {
     await child.close();
+  }
+}
+
+/**
+ * Every client through a healthy scenario cut into `plan.slices` slices, taking turns: all the
+ * clients are made and warmed up (each in its own process when `spawn` is given), then each slice
+ * runs every client once, the order rotated by one place per slice. A stretch in which the shared
+ * machine is slow (CPU steal) then hits every client alike, rather than whichever one ran then.
+ * Each client's slices are joined end to end: its calls, its CPU time and its requests.
+ */
+async function runInterleaved(
+  cluster: LocalCluster,
+  scenario: Scenario,
+  names: readonly BenchClientName[],
+  options: BenchOptions,
+  spawn: (() => SpawnedClientProcess) | undefined,
+): Promise<{ row: ResultRow; timeline: Timeline }[]> {
+  const plan = planScenario(scenario, options.quick);
+  if (plan.steps.length > 0) throw new Error(`${scenario} plays faults: it cannot be sliced`);
+  await prepare(cluster, options);
+  // Every process loads its modules at once; then each client is made and warmed up in turn.
+  const spawned = names.map(() => spawn?.());
+  const children: ClientProcess[] = [];
+  try {
+    for (const [i, name] of names.entries()) {
+      children.push(await startClient(cluster, plan, name, options, spawned[i]));
+    }
+    const joined = names.map(() => ({ calls: [] as CallRecord[], cpuUs: 0, requests: 0 }));
+    for (const turns of sliceSchedule(names.length, plan.slices)) {
+      for (const i of turns) {
+        const child = children[i]!;
+        const counter = new RequestCounter(cluster, child.transport);
+        await counter.start();
+        const { calls, cpuUs } = await (await child.go()).done;
+        const into = joined[i]!;
+        // The slice starts where the client's previous one ended (its last call's end).
+        const offsetMs = into.calls.reduce((end, c) => Math.max(end, c.startMs + c.latencyMs), 0);
+        for (const c of calls) into.calls.push({ ...c, startMs: c.startMs + offsetMs });
+        into.cpuUs += cpuUs;
+        into.requests += await counter.stop();
+      }
+    }
+    return names.map((name, i) =>
+      rowAndTimeline(
+        { client: name, transport: children[i]!.transport, plan, ...joined[i]!, healedAtMs: null },
+        cluster,
+      ),
+    );
+  } finally {
+    await Promise.all(children.map((child) => child.close()));
+    // Those a failed start left unused.
+    for (const unused of spawned.slice(children.length + 1)) await unused?.dispose();
   }
 }
 
@@ -245,6 +325,24 @@ export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
       const timelines: Timeline[] = [];
       const order = clientOrder(options.clients, run, options.runs);
       for (const scenario of options.scenarios) {
+        if (planScenario(scenario, options.quick).slices > 1) {
+          // The process started ahead serves the first client; the others get new ones.
+          let ahead = spare;
+          spare = undefined;
+          const spawn = options.isolate
+            ? (): SpawnedClientProcess => {
+                const next = ahead ?? spawnClientProcess();
+                ahead = undefined;
+                return next;
+              }
+            : undefined;
+          for (const result of await runInterleaved(cluster, scenario, order, options, spawn)) {
+            rows.push(result.row);
+            timelines.push(result.timeline);
+            options.log(`${options.runs > 1 ? `run ${run} ` : ''}${describeRow(result.row)}`);
+          }
+          continue;
+        }
         for (const client of order) {
           const spawned = options.isolate ? (spare ?? spawnClientProcess()) : undefined;
           spare = undefined;

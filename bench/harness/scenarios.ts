@@ -31,6 +31,12 @@ export interface ScenarioPlan {
   readonly healMs: number | null;
   /** Whether `ejectMs` applies (a single faulty replica that others can cover for). */
   readonly ejects: boolean;
+  /**
+   * Slices the run is cut into, the clients taking turns (`overhead`: a client's throughput is
+   * compared with another's, so a noisy stretch of the machine must hit them alike); 1: each
+   * client runs once, whole.
+   */
+  readonly slices: number;
 }
 
 const allReplicas = async (cluster: LocalCluster, faults: { errorRate: number }) => {
@@ -42,7 +48,7 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
   const q = (full: number, short: number): number => (quick ? short : full);
   switch (scenario) {
     case 'overhead':
-      return healthy(scenario, 'closed', q(5_000, 700));
+      return { ...healthy(scenario, 'closed', q(5_000, 700)), slices: q(5, 2) };
     case 'steady':
       return healthy(scenario, 'open', q(5_000, 700));
     case 'crash': {
@@ -56,6 +62,7 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
         fault: { startMs: at, endMs: durationMs, label: 'r2 killed' },
         healMs: null,
         ejects: true,
+        slices: 1,
       };
     }
     case 'recovery': {
@@ -72,6 +79,7 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
         fault: { startMs: at, endMs: heal, label: 'r2 killed, then restarted' },
         healMs: heal,
         ejects: true,
+        slices: 1,
       };
     }
     case 'freeze': {
@@ -88,6 +96,7 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
         fault: { startMs: at, endMs: heal, label: 'r2 frozen (SIGSTOP)' },
         healMs: heal,
         ejects: true,
+        slices: 1,
       };
     }
     case 'gray':
@@ -114,6 +123,7 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
         fault: { startMs: at, endMs: heal, label: 'all 3 fail every call' },
         healMs: heal,
         ejects: false,
+        slices: 1,
       };
     }
     case 'flapping': {
@@ -132,13 +142,23 @@ export function planScenario(scenario: Scenario, quick: boolean): ScenarioPlan {
         fault: { startMs: steps[0]!.atMs, endMs: durationMs, label: 'r2 down and up every second' },
         healMs: null,
         ejects: false,
+        slices: 1,
       };
     }
   }
 }
 
 function healthy(scenario: Scenario, loop: 'open' | 'closed', durationMs: number): ScenarioPlan {
-  return { scenario, loop, durationMs, steps: [], fault: null, healMs: null, ejects: false };
+  return {
+    scenario,
+    loop,
+    durationMs,
+    steps: [],
+    fault: null,
+    healMs: null,
+    ejects: false,
+    slices: 1,
+  };
 }
 
 function single(
@@ -156,5 +176,6 @@ function single(
     fault: { startMs: at, endMs: durationMs, label },
     healMs: null,
     ejects: true,
+    slices: 1,
   };
 }
