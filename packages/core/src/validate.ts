@@ -109,13 +109,20 @@ export function oneOf<T extends string>(
 }
 
 /** Rejects keys that the option object does not know, so typos fail loudly. */
-export function knownKeys(option: string, value: unknown, keys: readonly string[]): void {
+export function knownKeys(
+  option: string,
+  value: unknown,
+  keys: readonly string[] | ReadonlySet<string>,
+): void {
   if (value === undefined) return;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DetourConfigError(option, value, 'must be an object');
   }
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) {
+  const list = Array.isArray(keys) ? (keys as readonly string[]) : undefined;
+  const set = list ? undefined : (keys as ReadonlySet<string>);
+  // for…in rather than Object.keys: no array per check (per-call options are checked per call).
+  for (const key in value) {
+    if (!(list ? list.includes(key) : set!.has(key)) && Object.hasOwn(value, key)) {
       throw new DetourConfigError(
         option === '' ? key : `${option}.${key}`,
         (value as Record<string, unknown>)[key],

@@ -107,6 +107,11 @@ export class BodyNotReplayableError extends DetourError {
  *   `TypeError` if it is locked or yields a chunk that is not bytes or a string, and with a
  *   `DetourConfigError` if `limitBytes` is not an integer >= 0.
  */
+/** The body of a request without one (what `prepareBody(null)` resolves), made at once. */
+export function noBody(): RequestBody {
+  return new HeldBody(null, 0);
+}
+
 export async function prepareBody(
   body: RequestBodyInit | null | undefined,
   limitBytes: number,

@@ -22,7 +22,7 @@ import type {
   ExecuteOptions,
   Pool,
 } from '@detour/core';
-import { BodyNotReplayableError, prepareBody } from './body.js';
+import { BodyNotReplayableError, noBody, prepareBody } from './body.js';
 import type { RequestBody } from './body.js';
 import { FetchFailedError } from './fetch-error.js';
 import { resolveFetchOptions } from './fetch-options.js';
@@ -67,6 +67,11 @@ const passThrough = [
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** A copy of the caller's headers (a later change of theirs reaches no attempt); none for none. */
+function headersOf(given: HeadersInit | undefined): Headers | undefined {
+  return given === undefined ? undefined : new Headers(given);
+}
+
 function discard(response: Response | undefined): void {
   response?.body?.cancel().catch(() => undefined);
 }
@@ -75,7 +80,8 @@ function discard(response: Response | undefined): void {
 interface PreparedRequest {
   readonly target: string;
   readonly method: string;
-  readonly headers: Headers;
+  /** The caller's headers, copied; undefined when it gave none. */
+  readonly headers: Headers | undefined;
   readonly redirect: RequestRedirect;
   readonly signal: AbortSignal | undefined;
   /** The pass-through fields given; undefined when none was. */
@@ -153,7 +159,7 @@ class FetchHost {
     return {
       target,
       method,
-      headers: new Headers(init?.headers ?? request?.headers),
+      headers: headersOf(init?.headers ?? request?.headers),
       redirect: init?.redirect ?? request?.redirect ?? 'follow',
       signal: init?.signal ?? request?.signal ?? undefined,
       rest,
@@ -167,18 +173,18 @@ class FetchHost {
     if (forced !== undefined) return forced;
     if (this.#options.idempotentMethods.has(prepared.method)) return true;
     const header = this.#options.idempotencyKeyHeader;
-    return header !== undefined && prepared.headers.has(header);
+    return header !== undefined && prepared.headers?.has(header) === true;
   }
 
   async fetch(input: string | URL | Request, init?: DetourRequestInit): Promise<Response> {
     if (this.#closed) throw new TypeError('This detour fetch is closed');
     const prepared = this.#prepare(input, init);
     prepared.signal?.throwIfAborted();
-    const body = await prepareBody(
-      prepared.bodySource,
-      this.#options.replayBufferBytes,
-      prepared.signal,
-    );
+    // Without a body, no turn is spent waiting for one.
+    const body =
+      prepared.bodySource == null
+        ? noBody()
+        : await prepareBody(prepared.bodySource, this.#options.replayBufferBytes, prepared.signal);
     const call = new FetchCall(this.#options, prepared, body, this.#bases);
     const execute: Mutable<ExecuteOptions<Response>> =
       prepared.detour === undefined ? {} : { ...prepared.detour };
@@ -222,17 +228,16 @@ class FetchCall {
 
   readonly operation = (endpoint: Endpoint, attempt: AttemptContext): Promise<Response> => {
     const request = this.#request;
-    const url = this.#bases.resolve(endpoint.address, request.target);
+    const url = this.#bases.resolveHref(endpoint.address, request.target);
     // The caller's signal must also reach the body of the response it gets, after the call.
     const signal = request.signal
       ? AbortSignal.any([attempt.signal, request.signal])
       : attempt.signal;
-    // The headers are copied for each hop by fetchFollowingRedirects.
-    const init: RequestInit =
-      request.rest === undefined
-        ? { method: request.method }
-        : { ...request.rest, method: request.method };
-    init.headers = request.headers;
+    // The attempt's own init: fetchFollowingRedirects sets each hop's fields in it, and copies
+    // the headers before a redirect drops any.
+    const init: RequestInit = request.rest === undefined ? {} : { ...request.rest };
+    init.method = request.method;
+    if (request.headers) init.headers = request.headers;
     init.signal = signal;
     return fetchFollowingRedirects(this.#options.fetch, url, init, this.#body, {
       mode: request.redirect,

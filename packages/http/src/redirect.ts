@@ -41,7 +41,9 @@ export class RedirectError extends TypeError {
 /**
  * One attempt: fetches `url` with `fetchImpl` and `redirect: 'manual'`, and treats 3xx responses
  * as `options.mode` says. Each hop gets `init` (its `signal` too), the body from
- * `body.forAttempt()` and, for a stream, `duplex: 'half'`.
+ * `body.forAttempt()` and, for a stream, `duplex: 'half'`. `init` is the attempt's own: each hop
+ * is fetched with it, its `method`, `body`, `redirect` and `duplex` set for the hop, and its
+ * `headers` replaced by a copy before a redirect drops any (the caller's are left as they were).
  *
  * Following (mode 'follow'): 301, 302, 303, 307 and 308 with a `Location` (resolved against the
  * current URL) are followed; their bodies are cancelled. 303 turns the request into a GET without
@@ -61,37 +63,41 @@ export class RedirectError extends TypeError {
  */
 export async function fetchFollowingRedirects(
   fetchImpl: typeof fetch,
-  url: URL,
+  url: URL | string,
   init: RequestInit,
   body: RequestBody,
   options: RedirectOptions,
 ): Promise<Response> {
   const mode = options.mode;
-  if (!modes.includes(mode)) {
+  if (mode !== 'follow' && mode !== 'manual' && mode !== 'error') {
     throw new TypeError(
       `Invalid redirect mode ${JSON.stringify(mode)}: not one of ${modes.join(', ')}`,
     );
   }
-  const maxRedirects = validate.integer('maxRedirects', options.maxRedirects, 20);
-  const headers = new Headers(init.headers);
-  let current = url;
+  const maxRedirects =
+    options.maxRedirects === undefined
+      ? 20
+      : validate.integer('maxRedirects', options.maxRedirects, 20);
+  /** The hop's headers: the caller's until a redirect drops some, then a copy. */
+  let headers: Headers | undefined;
+  const ownHeaders = (): Headers => (headers ??= new Headers(init.headers));
+  /** The URL of this hop: a string fetch parses, until a redirect needs it parsed here. */
+  let current: URL | string = url;
   let method = normalizeMethod(init.method ?? 'GET');
   let withBody = true;
   /** What the current hop was given as body. */
   let sent: BodyInit | null = null;
   let redirects = 0;
+  // Every field set from the start, so the object keeps one shape for every hop.
+  const hop = init as RequestInit & { duplex?: 'half' };
+  hop.redirect = 'manual';
   try {
     for (;;) {
       sent = withBody ? body.forAttempt() : null;
-      const hop: RequestInit & { duplex?: 'half' } = {
-        ...init,
-        method,
-        headers,
-        body: sent,
-        redirect: 'manual',
-      };
-      if (withBody && body.streamed) hop.duplex = 'half';
-      else delete hop.duplex;
+      hop.method = method;
+      hop.body = sent;
+      hop.duplex = withBody && body.streamed ? 'half' : undefined;
+      if (headers) hop.headers = headers;
       const response = await fetchImpl(current, hop);
       const { status } = response;
       if (mode === 'manual' || !redirectStatuses.has(status)) {
@@ -132,10 +138,10 @@ export async function fetchFollowingRedirects(
         method = 'GET';
         body.endAttempt(sent);
         withBody = false;
-        for (const name of bodyHeaders) headers.delete(name);
+        for (const name of bodyHeaders) ownHeaders().delete(name);
       }
-      if (next.origin !== current.origin) {
-        for (const name of credentialHeaders) headers.delete(name);
+      if (next.origin !== asUrl(current).origin) {
+        for (const name of credentialHeaders) ownHeaders().delete(name);
       }
       current = next;
     }
@@ -172,9 +178,14 @@ function normalizeMethod(method: string): string {
   return normalizedMethods.has(upper) ? upper : method;
 }
 
+function asUrl(url: URL | string): URL {
+  return typeof url === 'string' ? new URL(url) : url;
+}
+
 /** A URL for messages, without credentials, query or fragment. */
-function describe(url: URL): string {
-  return `${url.origin}${url.pathname}`;
+function describe(url: URL | string): string {
+  const parsed = asUrl(url);
+  return `${parsed.origin}${parsed.pathname}`;
 }
 
 function ignore(): void {}

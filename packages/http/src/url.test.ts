@@ -70,6 +70,9 @@ describe('resolveAgainstBase', () => {
     expect(parsed.resolve(path).href).toBe(expected);
     expect(parsed.resolve(path).href).toBe(expected); // the parsed base is not changed
     expect(new BaseUrlCache().resolve(base, path).href).toBe(expected);
+    // What fetch is given: a string that parses to the same URL (or that URL).
+    expect(new URL(String(parsed.resolveHref(path))).href).toBe(expected);
+    expect(new URL(String(new BaseUrlCache().resolveHref(base, path))).href).toBe(expected);
   });
 
   it('returns a new URL each time', () => {

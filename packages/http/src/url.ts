@@ -61,6 +61,16 @@ export class BaseUrl {
 
   /** `path` (with an optional query) under this base: a new URL each time. */
   resolve(path: string): URL {
+    const resolved = this.resolveHref(path);
+    return typeof resolved === 'string' ? new URL(resolved) : resolved;
+  }
+
+  /**
+   * `resolve(path)` as a string that parses to that URL, or the URL itself where it had to be
+   * built with setters: for fetch, which parses what it is given anyway (a URL it would first
+   * turn into a string).
+   */
+  resolveHref(path: string): string | URL {
     const hash = path.indexOf('#');
     const reference = hash >= 0 ? path.slice(0, hash) : path;
     const query = reference.indexOf('?');
@@ -77,7 +87,7 @@ export class BaseUrl {
       url.search = search;
       return url;
     }
-    return new URL(this.#head + pathname + search);
+    return this.#head + pathname + search;
   }
 }
 
@@ -100,12 +110,21 @@ export class BaseUrlCache {
 
   /** `resolveAgainstBase(base, path)`, with `base` parsed once. */
   resolve(base: string, path: string): URL {
+    return this.#base(base).resolve(path);
+  }
+
+  /** `resolve(base, path)` as `BaseUrl.resolveHref` gives it. */
+  resolveHref(base: string, path: string): string | URL {
+    return this.#base(base).resolveHref(path);
+  }
+
+  #base(base: string): BaseUrl {
     let parsed = this.#bases.get(base);
     if (parsed === undefined) {
       parsed = new BaseUrl(base);
       if (this.#bases.size >= this.#maxEntries) this.#bases.clear();
       this.#bases.set(base, parsed);
     }
-    return parsed.resolve(path);
+    return parsed;
   }
 }

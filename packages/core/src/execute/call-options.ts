@@ -94,7 +94,7 @@ const policyKeys = [
   'idempotent',
   'hedge',
 ];
-const executeKeys = [...policyKeys, 'signal', 'key', 'classifier'];
+const executeKeys = new Set([...policyKeys, 'signal', 'key', 'classifier']);
 const hedgeKeys = ['delayMs', 'percentile', 'minDelayMs', 'maxHedges'];
 
 export const defaultPolicy: ResolvedPolicy = {
@@ -128,10 +128,10 @@ function resolveHedge(
   };
 }
 
-function time(path: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (value === Infinity) return Infinity;
-  return v.positive(path, value, fallback);
+/** A time in ms: > 0, Infinity allowed. The option's name (`prefix` + `name`) is made for errors only. */
+function time(prefix: string, name: string, value: unknown): number {
+  if (typeof value === 'number' && value > 0) return value; // NaN is not > 0
+  return v.positive(prefix + name, value, Infinity);
 }
 
 /**
@@ -160,11 +160,16 @@ export function resolvePolicy(
   if (o.maxPushbackMs !== undefined) {
     r.maxPushbackMs = v.number(`${p}maxPushbackMs`, o.maxPushbackMs, base.maxPushbackMs);
   }
-  if (o.deadlineMs !== undefined) r.deadlineMs = time(`${p}deadlineMs`, o.deadlineMs, Infinity);
+  if (o.deadlineMs !== undefined) r.deadlineMs = time(p, 'deadlineMs', o.deadlineMs);
   if (o.attemptTimeoutMs !== undefined) {
-    r.attemptTimeoutMs = time(`${p}attemptTimeoutMs`, o.attemptTimeoutMs, Infinity);
+    r.attemptTimeoutMs = time(p, 'attemptTimeoutMs', o.attemptTimeoutMs);
   }
-  if (o.idempotent !== undefined) r.idempotent = v.boolean(`${p}idempotent`, o.idempotent, false);
+  if (o.idempotent !== undefined) {
+    r.idempotent =
+      typeof o.idempotent === 'boolean'
+        ? o.idempotent
+        : v.boolean(`${p}idempotent`, o.idempotent, false);
+  }
   if (o.hedge !== undefined) r.hedge = resolveHedge(o.hedge, `${p}hedge`, base.hedge);
   return r;
 }

@@ -510,6 +510,19 @@ describe('execute: deadlines and attempt timeouts', () => {
     expect(pool.members().every((r) => r.inflight === 0)).toBe(true);
   });
 
+  it('keeps no timer for the deadline: the attempt in flight is timed to end by it, uncounted', async () => {
+    const { clock, pool } = setup({ call: { deadlineMs: 250, attemptTimeoutMs: 300 } }, ['a']);
+    const result = pool.execute(() => new Promise<string>(() => {}), { classifier: classify });
+    expect(clock.pendingTimers).toBe(1); // the attempt's, at 250 ms
+    const s = await settle(clock, result);
+    expect(failure(s).reason).toBe('deadline-exceeded');
+    expect(failure(s).attempts.map((a) => a.outcome)).toEqual(['cancelled']);
+    expect(s.at).toBe(250);
+    const [a] = pool.members();
+    expect([a!.inflight, a!.failures]).toEqual([0, 0]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('starts no attempt that cannot finish before the deadline', async () => {
     const { clock, service, pool } = setup(
       { call: { deadlineMs: 1000, backoff: 'constant', maxAttempts: 10 } },

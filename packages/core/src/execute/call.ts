@@ -17,7 +17,8 @@
  *   while others are in flight sends the next attempt at once (gRFC A6).
  * - Every retry and hedge draws on the pool's retry budget.
  * - Deadline and attempt timeout: no attempt starts once too little time is left, and a frozen
- *   endpoint costs one attempt timeout.
+ *   endpoint costs one attempt timeout. The deadline needs no timer of its own: each attempt's
+ *   timer is set to end by it, and a retry only waits while time is left.
  * - The caller's signal, or `cancel()` on the running call, aborts every attempt and wait at
  *   once; the call rejects with the reason.
  */
@@ -287,7 +288,6 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
   #settled = false;
   #retryTimer: Timer | undefined;
   #hedgeTimer: Timer | undefined;
-  #deadlineTimer: Timer | undefined;
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
   readonly result: Promise<T>;
@@ -334,12 +334,6 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
       this.#onAbort = () => this.#cancel(signal.reason);
       signal.addEventListener('abort', this.#onAbort);
     }
-    if (this.#policy.deadlineMs !== Infinity) {
-      this.#deadlineTimer = this.#host.clock.setTimeout(
-        () => this.#fail('deadline-exceeded'),
-        this.#policy.deadlineMs,
-      );
-    }
     this.#host.budget?.onRequest(this.#start);
     if (!this.#host.poolHasRoom()) {
       this.#fail('bulkhead-rejected');
@@ -383,7 +377,9 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
     else if (this.#firstTried !== record && !this.#moreTried?.includes(record))
       (this.#moreTried ??= []).push(record);
     if (kind !== 'first') host.noteRetry(record);
-    const timeoutMs = Math.min(this.#policy.attemptTimeoutMs, this.#deadline - now);
+    const left = this.#deadline - now;
+    const atDeadline = left <= this.#policy.attemptTimeoutMs;
+    const timeoutMs = atDeadline ? left : this.#policy.attemptTimeoutMs;
     const attempt = new Attempt(number, kind, record, now, timeoutMs);
     this.#inflight.push(attempt);
     host.startAttempt(record);
@@ -391,6 +387,13 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
     if (timeoutMs !== Infinity) {
       attempt.timer = host.clock.setTimeout(() => {
         attempt.timer = undefined;
+        // The call's deadline (there is no timer of its own: every attempt in flight is timed
+        // to end by it, and no retry or hedge starts without time left): the call ends, its
+        // attempts aborted and counted against no endpoint.
+        if (atDeadline) {
+          this.#fail('deadline-exceeded');
+          return;
+        }
         attempt.timedOut = true;
         const error = new TimeoutError(timeoutMs);
         attempt.abort(error);
@@ -608,8 +611,7 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
     if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
     this.#retryTimer?.cancel();
     this.#hedgeTimer?.cancel();
-    this.#deadlineTimer?.cancel();
-    this.#retryTimer = this.#hedgeTimer = this.#deadlineTimer = undefined;
+    this.#retryTimer = this.#hedgeTimer = undefined;
     if (this.#inflight.length > 0) {
       const why = reason ?? new CallEndedError();
       for (const attempt of this.#inflight.splice(0)) {

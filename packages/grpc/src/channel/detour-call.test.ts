@@ -147,6 +147,29 @@ describe.each([
     });
   });
 
+  describe('deadline', () => {
+    // With the method's shape known, a client stream starts no attempt before it is ended, so
+    // only the call's own timer can end it; without, it starts one at once (it may be a bidi
+    // stream), which the deadline ends (whether it reached a server by then or not).
+    it('ends a request stream left open at its deadline with DEADLINE_EXCEEDED', async () => {
+      const { client } = setUp({}, withShapes);
+      type Collect = (
+        metadata: grpc.Metadata,
+        options: grpc.CallOptions,
+        callback: (error: ServiceError | null) => void,
+      ) => grpc.ClientWritableStream<{ name: string }>;
+      const collect = (client as unknown as { CollectHellos: Collect }).CollectHellos.bind(client);
+      const started = performance.now();
+      const error = await new Promise<ServiceError | null>((resolve) => {
+        const stream = collect(new grpc.Metadata(), { deadline: Date.now() + 200 }, resolve);
+        stream.write({ name: 'open' }); // never ended: no attempt can start
+      });
+      expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      if (withShapes) expect(replicas[0]!.calls + replicas[1]!.calls).toBe(0);
+    });
+  });
+
   describe('bidi streaming', () => {
     it('exchanges messages one by one', async () => {
       const { client } = setUp({}, withShapes);

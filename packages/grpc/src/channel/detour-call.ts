@@ -139,12 +139,20 @@ export class DetourCall implements GrpcCall, AttemptSink {
     }
     this.#deadline = epochMs;
     host.active.add(this);
-    if (epochMs !== Infinity) {
-      const timeout = Math.max(0, epochMs - Date.now());
-      // The call is the timer's argument: no closure per call.
-      this.#deadlineTimer = setTimeout(DetourCall.#deadlinePassed, timeout, this);
-      this.#deadlineTimer.unref?.();
-    }
+    // While the pool's call runs, its attempts are timed to end by the deadline, so the call
+    // needs a timer of its own only before (a request still being written) and after (a
+    // response stream passed on): a unary call, begun in this turn and ended with its status,
+    // never makes one.
+    if (epochMs !== Infinity) queueMicrotask(() => this.#awaitDeadline(false));
+  }
+
+  /** Times the deadline unless the pool's call runs now (`won`: it just ended, won). */
+  #awaitDeadline(won: boolean): void {
+    if (this.#ended || this.#deadlineTimer || (this.#started && !won)) return;
+    const timeout = Math.max(0, this.#deadline - Date.now());
+    // The call is the timer's argument: no closure.
+    this.#deadlineTimer = setTimeout(DetourCall.#deadlinePassed, timeout, this);
+    this.#deadlineTimer.unref?.();
   }
 
   // --- the call interface, as the grpc-js client drives it ---
@@ -355,7 +363,10 @@ export class DetourCall implements GrpcCall, AttemptSink {
     for (let i = 0; i < messages.length; i++) this.#pending.push(messages[i]!);
     messages.length = 0;
     if (attempt.status) this.#pendingStatus = attempt.status;
-    else attempt.adopt(this);
+    else {
+      attempt.adopt(this);
+      if (this.#deadline !== Infinity) this.#awaitDeadline(true);
+    }
     this.#drain();
   }
 
