@@ -191,7 +191,11 @@ const clientText: Record<BenchClientName, string> = {
 function scenarioText(scenario: Scenario, lasting: string): string {
   switch (scenario) {
     case 'overhead':
-      return 'Closed loop, all replicas healthy: what each client costs.';
+      return (
+        'Closed loop, all replicas healthy: what each client costs. The clients take turns, in ' +
+        'slices (5 of 1 s in full runs), each slice running every client once in a rotated ' +
+        'order, so that a slow stretch of the shared machine hits them all alike.'
+      );
     case 'steady':
       return 'Open loop at the set rate, all replicas healthy: the baseline of `gray`.';
     case 'crash':

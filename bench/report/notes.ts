@@ -7,31 +7,37 @@ import type { Scenario } from '../harness/types.js';
 
 export const scenarioNotes: Partial<Record<Scenario, string>> = {
   overhead:
-    'Missed in these three full runs (2026-11-22, 10:26–11:05), each client in a process of its ' +
-    "own: detour-grpc-js reached 0.92×, 0.86× and 1.06× grpc-js round_robin's throughput (p50 " +
-    "1.10×, 1.17×, 0.93×), detour-fetch 0.88×, 0.80× and 0.98× the fetch loop's (p50 1.10×, " +
-    "1.28×, 0.93×). The client process's CPU time per call (load generator included) was 413, 375 " +
-    'and 332 µs for detour-grpc-js against 307, 317 and 303 µs for plain grpc-js, and 695, 627 and ' +
-    '466 µs for detour-fetch against 536, 497 and 459 µs for the fetch loop. A CPU profile of the ' +
-    'client processes (`BENCH_CLIENT_NODE_ARGS="--cpu-prof …"`, see bench/README.md) puts ' +
-    "detour's own code at 8–9 % of the gRPC client's busy time (core 235–290 ms and the gRPC " +
-    "adapter 220–260 ms of 5.9–6.4 s), with grpc-js, Node's http2 and the garbage collector " +
-    'taking the same time as under plain grpc-js: the closed loop is bound by the CPU the client ' +
-    "and the replicas share, so detour's per-call work (about 37 µs) shows almost fully in the " +
-    'throughput, and the goal needs it roughly halved. The profile also shows why runs disagree ' +
-    "by more than the goal's margin: two runs of the same detour-grpc-js client minutes apart " +
-    'made 11,456 and 16,362 calls with the same busy CPU time (6.0 and 5.9 s) split the same ' +
-    'way, so the CPU itself was slower during the first (vmstat showed 1–14 % steal during the ' +
-    'runs). One item the profile found was fixed after these runs (the per-method channel view ' +
-    'cost 3 µs per call), and is not in these numbers. detour-nice-grpc, for which the goal sets ' +
-    "no target, reached 0.75×, 0.72× and 0.85×: nice-grpc's middleware chain adds its own work " +
-    'per call.',
+    'Missed in these three full runs (2026-11-22, 13:47–14:25). The clients took turns (5 slices ' +
+    "of 1 s each, rotated), since run one after the other the same client's throughput moved by " +
+    'up to 2× between runs. detour-grpc-js reached 0.84×, 0.68× and 0.93× the throughput of ' +
+    "grpc-js round_robin, detour-fetch 0.79×, 0.82× and 0.84× the fetch loop's. CPU time per " +
+    'call in the client process (load generator included): detour-grpc-js 536, 544 and 547 µs ' +
+    'against 406, 312 and 427 µs; detour-fetch 660, 562 and 800 µs against 518, 483 and 649 µs. ' +
+    'With nine client processes alive (idle ones keep their health checks), every client ran ' +
+    "slower than in the morning's runs, and single runs of the four clients alone, old code and " +
+    'new alternating, put detour-grpc-js between 0.81× and 0.99× and detour-fetch between 0.74× ' +
+    "and 0.93×: the machine (CPU steal) moves the ratio by more than the goal's margin. " +
+    "Work removed per call since the morning's runs: core keeps no timer for a call's " +
+    'deadline, a unary gRPC call none of its own, option checks make no arrays or names, and ' +
+    'detour-fetch gives fetch one fixed-shape init per attempt (it spread and deleted fields, ' +
+    'which undici then read slowly), copies headers only when given, spends no turn on a request ' +
+    'without body and passes the URL as the string fetch parses anyway. A CPU profile ' +
+    '(`BENCH_CLIENT_NODE_ARGS="--cpu-prof …"`) puts detour\'s own code at 8–10 % of each client ' +
+    "process's busy time, spread over some 30 functions; in detour-fetch's process undici and " +
+    "Node's streams also do about as much again more per call than under the fetch loop. The goal " +
+    "needs roughly half of detour's per-call work gone. detour-nice-grpc, for which the goal sets " +
+    'no target, reached 0.71×, 0.63× and 0.75×.',
   gray:
-    'Met on the medians (p99 23.0 ms against a steady p99 of 25.4 ms for detour-grpc-js), but ' +
-    'per run detour-grpc-js was at 0.28×, 1.30× and 1.28× its steady p99 (gray 17.8, 33.0 and ' +
-    '23.0 ms; steady 63.0, 25.5 and 18.0 ms): the ratio moves with the machine as much as with ' +
-    "the fault, while every peer's gray p99 was 54–64 ms, the late replica's 50 ms showing in " +
-    "each one's tail. detour-nice-grpc's steady p99 was 154 and 243 ms in two runs (25 ms in the " +
-    'other), which its gray runs (23, 51 and 17 ms) did not repeat: a tail in its first seconds ' +
-    'that is not explained yet.',
+    'Missed for detour-grpc-js in these runs: its gray p99 was 24.0, 192 and 52.0 ms against a ' +
+    'steady p99 of 22.8, 12.6 and 27.0 ms. The late replica kept getting at least 1 % of its ' +
+    'calls (p99 ≈ the 50 ms delay; calls were hurt until the fault ended, ejectMs 4.7 and 4.9 s). ' +
+    'P2C peak-EWMA avoids it, but its estimate decays and it is tried again now and then; the ' +
+    'latency-outlier detector judged only replicas with 10 outcomes (requestVolume) in one 1 s ' +
+    'interval, which a replica tried now and then may not reach in any interval (the likely ' +
+    'reason it was not ejected; per-interval counts were not recorded). After these runs the ' +
+    "detector gathers a replica's outcomes over up to 5 intervals (`maxIntervals`). Three runs " +
+    'of steady and gray alone afterwards (14:34–14:37, four clients) gave medians of 14.8 against ' +
+    '13.4 ms for detour-grpc-js (1.10×), 23.7 against 21.5 ms for detour-nice-grpc (1.10×) and ' +
+    '12.2 against 13.6 ms for detour-fetch (0.90×), with grpc-js round_robin at 58 ms against ' +
+    '14 ms; those runs are not in the tables above, and the machine was quieter then.',
 };

@@ -16,9 +16,9 @@
  * hold. The absolute margin keeps fast services stable: 0.3 ms against 0.1 ms is three times
  * slower but not worth an ejection. Outcomes older than `maxIntervals` never count, so idle or
  * ejected endpoints are not judged on stale numbers; but a slow replica that the balancer
- * (P2C peak-EWMA) avoids still gets a call now and then, and at 1,000 calls/s a 50 ms-late one
- * got 5-10 a second: under `requestVolume` in every interval, so never judged, yet enough to be
- * the clients' p99 (benchmark `gray`, 2026-11-22). Leaving out the slowest outcome keeps one slow call
+ * (P2C peak-EWMA) avoids still gets a call now and then, possibly under `requestVolume` in every
+ * interval, so never judged, yet enough to be the clients' p99 (benchmark `gray`, 2026-11-22: a
+ * 50 ms-late replica kept at least 1 % of the calls). Leaving out the slowest outcome keeps one slow call
  * (the first on a new connection, a GC pause) from making an outlier: a replica that is really
  * slow is slow on every call. (Judging the record's time-decayed EWMA instead ejected healthy
  * replicas on warm-up: the EWMA remembers a single 100 ms first call for seconds, and at 1 s
