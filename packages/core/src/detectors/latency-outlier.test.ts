@@ -94,6 +94,21 @@ describe('latencyOutlier', () => {
     expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
   });
 
+  it('gathers only while the endpoint is healthy: an ejection starts it again', () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 300, 9); // timeouts while frozen, then ejected by another detector
+    calls('b:1', 1);
+    calls('c:1', 1);
+    t.host.eject(t.record('a:1'), { kind: 'timeout', message: 'frozen' });
+    clock.advance(1000);
+    t.restore('a:1');
+    calls('a:1', 1, 1); // back, and fast
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(1000);
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']); // only the ejection above
+  });
+
   it('with maxIntervals 1, judges each interval alone', () => {
     const { clock, t, calls } = setup({ maxIntervals: 1 });
     calls('a:1', 50, 9);

@@ -3,8 +3,9 @@
  * failure: a bad disk, a noisy neighbour, a GC spiral), which error-based detectors never see.
  *
  * Algorithm: every `intervalMs` (a clock timer, re-armed each sweep), take the non-draining
- * endpoints that had at least `requestVolume` outcomes since they were last judged (an endpoint
- * with fewer keeps them for the next sweep, over at most `maxIntervals` intervals), and give each
+ * endpoints that had at least `requestVolume` outcomes since they were last judged (a healthy
+ * endpoint with fewer keeps them for the next sweep, over at most `maxIntervals` intervals; an
+ * ejected or probing one does not), and give each
  * the mean latency of those outcomes without the slowest one. If there are at least
  * `minimumHosts` of them, each one is compared with the median of the *other* qualifying
  * endpoints' latencies (so an outlier never drags its own reference up), and ejected
@@ -106,8 +107,10 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
           if (stats === undefined) continue;
           if (stats.count < requestVolume) {
             // Too few to judge yet (a replica the balancer avoids gets few calls, and can still
-            // slow many of them): gathered over up to maxIntervals.
-            if (stats.intervals < maxIntervals) {
+            // slow many of them): gathered over up to maxIntervals, while the endpoint stays
+            // healthy. An ejected or probing one starts again, so that what it did before an
+            // ejection (timeouts while frozen) is never held against it once it is back.
+            if (stats.intervals < maxIntervals && record.status === 'healthy') {
               stats.intervals++;
               carried.set(record, stats);
             }
