@@ -32,12 +32,12 @@ export const scenarioNotes: Partial<Record<Scenario, string>> = {
     'steady p99 of 22.8, 12.6 and 27.0 ms. The late replica kept getting at least 1 % of its ' +
     'calls (p99 ≈ the 50 ms delay; calls were hurt until the fault ended, ejectMs 4.7 and 4.9 s). ' +
     'P2C peak-EWMA avoids it, but its estimate decays and it is tried again now and then; the ' +
-    'latency-outlier detector judged only replicas with 10 outcomes (requestVolume) in one 1 s ' +
+    'latency-outlier detector judges only replicas with 10 outcomes (requestVolume) in one 1 s ' +
     'interval, which a replica tried now and then may not reach in any interval (the likely ' +
-    'reason it was not ejected; per-interval counts were not recorded). After these runs the ' +
-    "detector gathers a replica's outcomes over up to 5 intervals (`maxIntervals`). Three runs " +
-    'of steady and gray alone afterwards (14:34–14:37, four clients) gave medians of 14.8 against ' +
-    '13.4 ms for detour-grpc-js (1.10×), 23.7 against 21.5 ms for detour-nice-grpc (1.10×) and ' +
-    '12.2 against 13.6 ms for detour-fetch (0.90×), with grpc-js round_robin at 58 ms against ' +
-    '14 ms; those runs are not in the tables above, and the machine was quieter then.',
+    "reason it was not ejected; per-interval counts were not recorded). Gathering a replica's " +
+    'outcomes over up to 5 intervals was tried after these runs: three runs of steady and gray ' +
+    'alone then gave 1.10×, 1.10× and 0.90× for the three detour clients, but in the test suite ' +
+    'it ejected replicas on outcomes from before they were ejected or restarted (a frozen ' +
+    "replica's timeouts, a restarted one's first calls), so it was taken out again; the " +
+    'detector needs a way to judge a rarely tried replica without that.',
 };

@@ -31,20 +31,21 @@ export function sweepEvery(clock: Clock, intervalMs: number, sweep: () => void):
  * the calls since their previous sweep. Each outcome of a non-draining endpoint goes into that
  * endpoint's count, `add(count, outcome)` (`count` undefined for its first outcome of the
  * interval). Every `intervalMs` `sweep` gets the counts of the interval just ended, and new
- * counts start: empty, or the map `sweep` returns (counts it carries into the next interval).
- * `onRemoved` drops an endpoint's count; `close()` stops the sweeps and ignores later outcomes.
+ * counts start. `onRemoved` drops an endpoint's count; `close()` stops the sweeps and ignores
+ * later outcomes.
  */
 export function sweepCounts<C>(
   host: DetectorHost,
   intervalMs: number,
   add: (count: C | undefined, outcome: Outcome) => C,
-  sweep: (interval: Map<EndpointRecord, C>) => Map<EndpointRecord, C> | void,
+  sweep: (interval: Map<EndpointRecord, C>) => void,
 ): DetectorInstance {
   let counts = new Map<EndpointRecord, C>();
   let closed = false;
   const timer = sweepEvery(host.clock, intervalMs, () => {
-    // The next interval starts empty, or from what the sweep carried over.
-    counts = sweep(counts) ?? new Map<EndpointRecord, C>();
+    const interval = counts;
+    counts = new Map();
+    sweep(interval);
   });
   return {
     onOutcome(record: EndpointRecord, outcome: Outcome): void {
