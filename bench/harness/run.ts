@@ -324,6 +324,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
       const rows: ResultRow[] = [];
       const timelines: Timeline[] = [];
       const order = clientOrder(options.clients, run, options.runs);
+      const keep = (result: { row: ResultRow; timeline: Timeline }): void => {
+        rows.push(result.row);
+        timelines.push(result.timeline);
+        options.log(`${options.runs > 1 ? `run ${run} ` : ''}${describeRow(result.row)}`);
+      };
       for (const scenario of options.scenarios) {
         if (planScenario(scenario, options.quick).slices > 1) {
           // The process started ahead serves the first client; the others get new ones.
@@ -337,9 +342,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
               }
             : undefined;
           for (const result of await runInterleaved(cluster, scenario, order, options, spawn)) {
-            rows.push(result.row);
-            timelines.push(result.timeline);
-            options.log(`${options.runs > 1 ? `run ${run} ` : ''}${describeRow(result.row)}`);
+            keep(result);
           }
           continue;
         }
@@ -350,9 +353,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults[]> {
             // The next client's process loads its modules during this one's wrap-up.
             if (options.isolate) spare = spawnClientProcess();
           });
-          rows.push(result.row);
-          timelines.push(result.timeline);
-          options.log(`${options.runs > 1 ? `run ${run} ` : ''}${describeRow(result.row)}`);
+          keep(result);
         }
       }
       const durationsMs = Object.fromEntries(

@@ -69,15 +69,12 @@ export async function fetchFollowingRedirects(
   options: RedirectOptions,
 ): Promise<Response> {
   const mode = options.mode;
-  if (mode !== 'follow' && mode !== 'manual' && mode !== 'error') {
+  if (!modes.includes(mode)) {
     throw new TypeError(
       `Invalid redirect mode ${JSON.stringify(mode)}: not one of ${modes.join(', ')}`,
     );
   }
-  const maxRedirects =
-    options.maxRedirects === undefined
-      ? 20
-      : validate.integer('maxRedirects', options.maxRedirects, 20);
+  const maxRedirects = validate.integer('maxRedirects', options.maxRedirects, 20);
   /** The hop's headers: the caller's until a redirect drops some, then a copy. */
   let headers: Headers | undefined;
   const ownHeaders = (): Headers => (headers ??= new Headers(init.headers));
