@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGrpcFailover } from '../failover.js';
 import type { GrpcFailover } from '../failover.js';
 import type { GrpcFailoverOptions } from '../failover-options.js';
-import { chat, collectHellos, streamHellos } from '../test-support/failover-client.js';
+import { chat, collectHellos, sayHello, streamHellos } from '../test-support/failover-client.js';
 import { greeterClient, startGreeter } from '../test-support/failover-greeter.js';
 import type { GreeterReplica } from '../test-support/failover-greeter.js';
 
@@ -87,6 +87,9 @@ describe.each([
 
     it('times only the first message: a stream may outlast the attempt timeout', async () => {
       const { client } = setUp({ call: { attemptTimeoutMs: 150 } }, withShapes);
+      // Connected first, so that the 150 ms time only the first message (60 ms) and not also a
+      // connection being set up on a loaded machine (a fresh-clone run failed over to b).
+      await sayHello(client, { name: 'warm' });
       replicas[0]!.streamDelayMs = 60;
       const outcome = await streamHellos(client, { name: 'slow', count: 5 }, { deadlineMs: 3000 });
       expect(outcome.error).toBeUndefined();
