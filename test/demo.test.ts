@@ -8,13 +8,17 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoSummary } from '../examples/demo/model.js';
 import { openReport } from '../examples/demo/report-browser.js';
 import type { ReportCheck } from '../examples/demo/report-browser.js';
 
 const root = resolve(import.meta.dirname, '..');
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// As `pnpm demo` runs it: node loads tsx itself. Through tsx's CLI, a Ctrl-C would reach a
+// wrapper process that SIGKILLs the demo when it does not acknowledge the signal within 2 × 30
+// ms (tsx 4's relaySignals), which a loaded machine misses: the demo then never cleans up.
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 interface Run {
   readonly code: number | null;
@@ -33,7 +37,7 @@ function demo(
   onLine: (line: string, child: ReturnType<typeof spawn>) => void = () => {},
 ): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [tsx, 'examples/demo/main.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', tsx, 'examples/demo/main.ts', ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
