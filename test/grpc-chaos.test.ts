@@ -250,7 +250,7 @@ describe('grpc failover under chaos (3 replica processes, a steady stream of Say
     await cluster.clearFaults(2);
     await waitAllServing();
     expect(failed(mark)).toEqual([]);
-  }, 40_000);
+  }, 80_000);
 
   it('a replica answering UNAVAILABLE is ejected and no call fails', async () => {
     const mark = traffic.mark();

@@ -146,7 +146,7 @@ describe('createFetch under chaos (3 replica processes, a steady stream of GET /
     await cluster.clearFaults(2);
     await waitAllServing();
     expect(failed(mark)).toEqual([]);
-  }, 40_000);
+  }, 80_000);
 
   it('a replica answering 503 is ejected and no request fails', async () => {
     const mark = traffic.mark();

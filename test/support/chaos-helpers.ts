@@ -61,6 +61,8 @@ export interface SlowReplicaShare {
  * over 150 calls, the slowed replica's share was 1-2 % on a quiet machine and 8-15 % while the
  * healthy replicas' p90 was 70-90 ms. Such a window measures the machine, not the balancer, so a
  * new window is measured, up to `maxWindows`; when none qualifies this throws, naming the noise.
+ * Each window may take 3 times its planned sending time: on a loaded machine the traffic's own
+ * timers run late (a CI run saw 130 of 150 calls in the 10 s a window had then).
  */
 export async function slowReplicaShare(
   traffic: UnaryTraffic,
@@ -70,9 +72,10 @@ export async function slowReplicaShare(
   maxWindows = 3,
 ): Promise<SlowReplicaShare> {
   const seen: number[] = [];
+  const windowMs = Math.max(10_000, 3 * traffic.plannedMs(sampled));
   for (let windows = 1; windows <= maxWindows; windows++) {
     const mark = traffic.mark();
-    await traffic.waitForCalls(mark, sampled);
+    await traffic.waitForCalls(mark, sampled, windowMs);
     const calls = traffic.since(mark).slice(0, sampled);
     const others = calls
       .filter((r) => r.replica !== undefined && r.replica !== slow)

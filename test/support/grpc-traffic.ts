@@ -88,6 +88,13 @@ export class UnaryTraffic {
     return this.#started;
   }
 
+  /** How long starting `count` calls takes at the planned gaps, ms (timers late by load add more). */
+  plannedMs(count: number): number {
+    let ms = 0;
+    for (let i = 0; i < count; i++) ms += this.#gaps[i % this.#gaps.length]!;
+    return ms;
+  }
+
   /** Calls in flight. */
   get inflight(): number {
     return this.#inflight.size;
