@@ -7,7 +7,9 @@ import { DemoUsageError, parseDemoArgs } from '../examples/demo/args.js';
 import { buckets, clientSummary, faultOutcome, quantile } from '../examples/demo/measure.js';
 import type { CallRecord, ClientRun } from '../examples/demo/measure.js';
 import type { FaultWindow } from '../examples/demo/model.js';
+import { sampleSummary } from '../examples/demo/sample-summary.js';
 import { planFaults } from '../examples/demo/schedule.js';
+import { summaryLines } from '../examples/demo/summary-text.js';
 
 describe('parseDemoArgs', () => {
   it('has the documented defaults', () => {
@@ -255,5 +257,41 @@ describe('the demo’s numbers', () => {
     });
     expect(summary.timeline).toHaveLength(2);
     expect(summary.faults).toHaveLength(1);
+    expect(summary.failedCalls).toEqual([
+      { startMs: 20, latencyMs: 1000, code: 'DEADLINE_EXCEEDED', message: null },
+    ]);
+  });
+});
+
+describe('the end summary', () => {
+  it('says no detour call failed, and lists no call', () => {
+    const lines = summaryLines(sampleSummary(), 'out');
+    expect(
+      lines.filter((l) => l.startsWith('Verdict: no call through detour failed')),
+    ).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('  detour-'))).toEqual([]);
+  });
+
+  it('lists why failed detour calls failed, five per client at most', () => {
+    const summary = sampleSummary();
+    const failed = Array.from({ length: 7 }, (_, i) => ({
+      startMs: 15_300 + i,
+      latencyMs: 1_003,
+      code: 'DEADLINE_EXCEEDED',
+      message: i === 0 ? 'Deadline exceeded after 1.003s' : null,
+    }));
+    const clients = summary.clients.map((c) =>
+      c.name === 'detour-grpc-js' ? { ...c, failures: 7, failedCalls: failed } : c,
+    );
+    const lines = summaryLines({ ...summary, clients, ok: false }, 'out');
+    expect(lines.find((l) => l.startsWith('Verdict:'))).toMatch(
+      /^Verdict: 7 of \d+ calls through detour FAILED; plain grpc-js round_robin lost \d+ of \d+\.$/,
+    );
+    const listed = lines.filter((l) => l.startsWith('  detour-'));
+    expect(listed).toHaveLength(5);
+    expect(listed[0]).toBe(
+      '  detour-grpc-js: DEADLINE_EXCEEDED at 15.3 s after 1.0 s: Deadline exceeded after 1.003s',
+    );
+    expect(listed[1]).toBe('  detour-grpc-js: DEADLINE_EXCEEDED at 15.3 s after 1.0 s');
   });
 });

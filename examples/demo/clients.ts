@@ -21,7 +21,9 @@ import { GreeterDefinition } from '../grpc-failover/greeter-definition.js';
 import type { ClientName } from './model.js';
 
 /** How one call ended: the replica that answered, or the status it failed with. */
-export type CallResult = { readonly replica: string } | { readonly code: string };
+/** A call's result: the replica that answered, or what it failed with (`message` for people). */
+export type CallResult =
+  { readonly replica: string } | { readonly code: string; readonly message?: string };
 
 export interface DemoClient {
   readonly name: ClientName;
@@ -120,8 +122,10 @@ const makers: Record<ClientName, Maker> = {
           const reply = await client.sayHello({ name }, { deadline: deadlineMs });
           return replicaOf(reply.message);
         } catch (error) {
-          if (error instanceof ClientError) return { code: statusName(error.code) };
-          return { code: errorCode(error) };
+          if (error instanceof ClientError) {
+            return { code: statusName(error.code), message: error.details };
+          }
+          return { code: errorCode(error), message: errorMessage(error) };
         }
       },
       close: () => failover.close(),
@@ -149,12 +153,12 @@ const makers: Record<ClientName, Maker> = {
           });
           if (response.status !== 200) {
             await response.body?.cancel();
-            return { code: `HTTP ${response.status}` };
+            return { code: `HTTP ${response.status}`, message: response.statusText };
           }
           const reply = (await response.json()) as { replica: string };
           return { replica: reply.replica };
         } catch (error) {
-          return { code: errorCode(error) };
+          return { code: errorCode(error), message: errorMessage(error) };
         }
       },
       close: () => fetch.close(),
@@ -198,7 +202,7 @@ function grpcFailover(
 function sayHello(client: GreeterClient, name: string, deadlineMs: number): Promise<CallResult> {
   return new Promise((resolve) => {
     client.sayHello({ name }, { deadline: Date.now() + deadlineMs }, (error, reply) => {
-      if (error) resolve({ code: statusName(error.code) });
+      if (error) resolve({ code: statusName(error.code), message: error.details });
       else resolve(replicaOf(reply!.message));
     });
   });
@@ -213,6 +217,12 @@ function replicaOf(message: string): CallResult {
   return replica === undefined
     ? { code: `unexpected reply ${JSON.stringify(message)}` }
     : { replica };
+}
+
+function errorMessage(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
 }
 
 function errorCode(error: unknown): string {

@@ -7,6 +7,7 @@ import type {
   FaultWindow,
   StateChange,
 } from './model.js';
+import { failedCallsKept } from './model.js';
 
 /** One finished call; times in ms since the demo's `t = 0`. */
 export interface CallRecord {
@@ -16,6 +17,8 @@ export interface CallRecord {
   readonly replica: string | undefined;
   /** What it failed with, when it failed. */
   readonly code: string | undefined;
+  /** The error's message, when it failed and had one. */
+  readonly message?: string | undefined;
 }
 
 /** What one client did in a run: its calls and, for a detour client, its pool's changes. */
@@ -148,6 +151,15 @@ export function clientSummary(
     calls: calls.length,
     failures: calls.filter((c) => c.code !== undefined).length,
     failuresByCode,
+    failedCalls: calls
+      .filter((c) => c.code !== undefined)
+      .slice(0, failedCallsKept)
+      .map((c) => ({
+        startMs: round(c.startMs),
+        latencyMs: round(c.latencyMs),
+        code: c.code!,
+        message: c.message ?? null,
+      })),
     attemptsPerCall:
       attempts === undefined || calls.length === 0 ? null : round(attempts / calls.length),
     p50Ms: round(quantile(latencies, 0.5)),

@@ -97,6 +97,8 @@ export interface ClientSummary {
   readonly failures: number;
   /** Failed calls by status: a gRPC status name (`DEADLINE_EXCEEDED`), an HTTP status or an error code. */
   readonly failuresByCode: Readonly<Record<string, number>>;
+  /** The first failed calls (at most `failedCallsKept`), in start order, to tell why they failed. */
+  readonly failedCalls: readonly FailedCall[];
   /** Attempts sent per call (retries, hedges included); null for the baseline (no retries). */
   readonly attemptsPerCall: number | null;
   readonly p50Ms: number;
@@ -107,6 +109,21 @@ export interface ClientSummary {
   readonly stateChanges: readonly StateChange[];
   /** One entry per entry of `DemoSummary.faults`, in the same order. */
   readonly faults: readonly FaultOutcome[];
+}
+
+/** How many failed calls a client's summary lists. */
+export const failedCallsKept = 20;
+
+/** One failed call, as `ClientSummary.failedCalls` lists it. */
+export interface FailedCall {
+  /** When it started, ms after the load began. */
+  readonly startMs: number;
+  /** How long it took to fail, ms. */
+  readonly latencyMs: number;
+  /** As in `failuresByCode`. */
+  readonly code: string;
+  /** The error's message (gRPC details, fetch's message and cause), if it had one. */
+  readonly message: string | null;
 }
 
 /** The options a run used. */

@@ -7,6 +7,9 @@ const duration = (value: number | null): string =>
     : value >= 1000
       ? `${(value / 1000).toFixed(1)} s`
       : `${Math.round(value)} ms`;
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+/** Failed detour calls listed under the verdict, per client. */
+const failedCallsShown = 5;
 const latency = (value: number): string =>
   value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
 
@@ -73,11 +76,17 @@ export function summaryLines(summary: DemoSummary, outDir: string): string[] {
   const baselines = summary.clients
     .filter((c) => !c.detour)
     .map((c) => `; ${c.label} lost ${c.failures} of ${c.calls}`);
-  lines.push(
-    '',
-    `Verdict: ${verdict}${baselines.join('')}.`,
-    `Wrote ${outDir}/summary.json and ${outDir}/report.html`,
-  );
+  lines.push('', `Verdict: ${verdict}${baselines.join('')}.`);
+  // Why detour's calls failed, so that a failed run can be read without its summary.json.
+  for (const client of detour) {
+    for (const call of client.failedCalls.slice(0, failedCallsShown)) {
+      const message = call.message === null || call.message === '' ? '' : `: ${call.message}`;
+      lines.push(
+        `  ${client.name}: ${call.code} at ${seconds(call.startMs)} after ${duration(call.latencyMs)}${message}`,
+      );
+    }
+  }
+  lines.push(`Wrote ${outDir}/summary.json and ${outDir}/report.html`);
   return lines;
 }
 

@@ -144,6 +144,7 @@ export class LoadDriver {
         latencyMs: this.#now() - startMs,
         replica: 'replica' in result ? result.replica : undefined,
         code: 'code' in result ? result.code : undefined,
+        message: 'code' in result ? result.message : undefined,
       });
     });
     this.#inflight.add(done);
