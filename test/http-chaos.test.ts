@@ -17,7 +17,12 @@ import { startCluster } from './support/cluster.js';
 import type { Cluster } from './support/cluster.js';
 import { UnaryTraffic, describeFailures } from './support/grpc-traffic.js';
 import { helloSender } from './support/http-traffic.js';
-import { sleep, slowReplicaShare, waitFor as waitUntil } from './support/chaos-helpers.js';
+import {
+  sleep,
+  slowReplicaShare,
+  stallThisProcess,
+  waitFor as waitUntil,
+} from './support/chaos-helpers.js';
 
 /** Every wait for the pool to react polls for at most this long (real time). */
 const settleMs = 10_000;
@@ -213,6 +218,34 @@ describe('createFetch under chaos (3 replica processes, a steady stream of GET /
       expect(echo[1]! + echo[2]!).toBe(1); // … and only the keyed one went on
     } finally {
       strict.close();
+      await cluster.clearFaults(0);
+    }
+  });
+
+  it('a stall of this process past the attempt timeout loses no answer and blames no replica', async () => {
+    const solo = createFetch({
+      endpoints: [{ id: name(0), address: cluster.replicas[0]!.httpUrl }],
+      call: { attemptTimeoutMs: 100 },
+      detectors: [],
+      metrics: false,
+    });
+    try {
+      await (await solo('/hello?name=ada')).text(); // connected
+      await cluster.setFaults(0, { latencyMs: 50 });
+      const before = solo.pool.snapshot().endpoints[0]!.counts;
+      const response = solo('/hello?name=ada');
+      // The request is out after 20 ms and the answer comes at about 50 ms, while this process
+      // is stalled for 400 ms; the attempt timer, due at 100 ms, fires 300 ms late, first.
+      await stallThisProcess();
+      const answered = await response;
+      expect(answered.status).toBe(200);
+      expect(answered.headers.get('x-replica')).toBe(name(0));
+      await answered.text();
+      const after = solo.pool.snapshot().endpoints[0]!.counts;
+      expect(after.attempts - before.attempts).toBe(1);
+      expect(after.failures - before.failures).toBe(0);
+    } finally {
+      solo.close();
       await cluster.clearFaults(0);
     }
   });

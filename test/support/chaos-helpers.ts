@@ -98,3 +98,23 @@ export async function slowReplicaShare(
       `slowed by ${slowdownMs} ms (CPU steal?)`,
   );
 }
+
+/**
+ * Stalls this process as a long task, a GC pause or CPU steal would: 20 ms from now (a request
+ * just sent is out by then), it runs synchronously for `ms`. The stall is in the event loop's
+ * check phase, so that the next phase is the timers': timers that fell due meanwhile fire there,
+ * before the loop polls for the input that arrived during the stall.
+ */
+export function stallThisProcess(ms = 400): Promise<void> {
+  return new Promise((resolve) =>
+    setTimeout(
+      () =>
+        setImmediate(() => {
+          const until = performance.now() + ms;
+          while (performance.now() < until);
+          resolve();
+        }),
+      20,
+    ),
+  );
+}

@@ -64,3 +64,25 @@ export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Prom
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * A timer that fires more than this many ms after it was due shows that this process was not
+ * running meanwhile (a long task, a GC pause, CPU steal on a shared host).
+ */
+export const lateTimerMs = 5;
+
+/**
+ * `clock.setTimeout` for a timeout that judges something outside this process, such as an answer
+ * that did not come. When the timer fires late (this process was stalled), `callback` waits one
+ * more turn: input that arrived during the stall is read first, so a stalled client does not fail
+ * an answer that was waiting for it. In Node a timer set from a timer fires after the event loop
+ * has polled for I/O. `cancel()` cancels whichever timer is pending.
+ */
+export function setTimeoutAfterInput(clock: Clock, callback: () => void, delayMs: number): Timer {
+  const due = clock.now() + delayMs;
+  let timer = clock.setTimeout(() => {
+    if (clock.now() - due > lateTimerMs) timer = clock.setTimeout(callback, 0);
+    else callback();
+  }, delayMs);
+  return { cancel: () => timer.cancel() };
+}

@@ -130,6 +130,31 @@ describe('PeriodicTask', () => {
     expect(starts).toEqual([0, 1000, 1500]);
   });
 
+  it('after a stall of this process, reads an answer that came meanwhile before timing out', async () => {
+    let answer: (value: number) => void = () => {};
+    const { clock, task, results } = setup({ timeoutMs: 500 }, () => {
+      return new Promise<number>((resolve) => (answer = resolve));
+    });
+    task.start();
+    clock.advance(0);
+    await flushMicrotasks();
+    clock.stall(800); // the timeout, due at 500, fires at 800: late, so it waits a turn
+    answer(7); // the answer that arrived during the stall is read
+    await flushMicrotasks();
+    clock.advance(0);
+    expect(results).toEqual([{ ok: true, value: 7, latencyMs: 800, at: 800 }]);
+    // With no answer, the late timeout holds after that turn.
+    clock.advance(200); // the run of 1000
+    await flushMicrotasks();
+    clock.stall(900);
+    await flushMicrotasks();
+    expect(results).toHaveLength(1);
+    clock.advance(0);
+    await flushMicrotasks();
+    expect(results[1]).toMatchObject({ ok: false, timedOut: true, latencyMs: 900, at: 1900 });
+    task.stop();
+  });
+
   it('stop() aborts the run in flight and reports nothing more', async () => {
     let signal: AbortSignal | undefined;
     let settle: (value: number) => void = () => {};

@@ -18,6 +18,7 @@
  * Results are delivered through `onResult`; an exception thrown there is re-thrown on its own
  * microtask so that it cannot stop the loop.
  */
+import { setTimeoutAfterInput } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Random } from '../random.js';
 import * as v from '../validate.js';
@@ -177,15 +178,25 @@ export class PeriodicTask<T> {
     };
     this.#run = run;
     this.#lastStartedAt = run.startedAt;
-    run.timeout = clock.setTimeout(() => {
-      run.timeout = undefined;
-      run.timedOut = true;
-      const error = timeoutError(`Timed out after ${schedule.timeoutMs} ms`);
-      run.controller.abort(error);
-      if (this.#run === run) {
-        this.#report({ ok: false, timedOut: true, error, latencyMs: clock.now() - run.startedAt });
-      }
-    }, schedule.timeoutMs);
+    // After a stall of this process, an answer that came meanwhile is read before the timeout.
+    run.timeout = setTimeoutAfterInput(
+      clock,
+      () => {
+        run.timeout = undefined;
+        run.timedOut = true;
+        const error = timeoutError(`Timed out after ${schedule.timeoutMs} ms`);
+        run.controller.abort(error);
+        if (this.#run === run) {
+          this.#report({
+            ok: false,
+            timedOut: true,
+            error,
+            latencyMs: clock.now() - run.startedAt,
+          });
+        }
+      },
+      schedule.timeoutMs,
+    );
 
     // The executor turns a synchronous throw of `run` into a rejection.
     const result = new Promise<T>((resolve) => resolve(this.#options.run(run.controller.signal)));

@@ -100,6 +100,26 @@ function hanging(): { operation: Operation<string>; contexts: AttemptContext[] }
   return { operation, contexts };
 }
 
+/** A call whose attempts settle when the test answers them (`answers[i](value)`). */
+function answerable(pool: ReturnType<typeof setup>['pool']): {
+  readonly answers: ((value: string) => void)[];
+  readonly value: string | undefined;
+} {
+  const answers: ((value: string) => void)[] = [];
+  let value: string | undefined;
+  void pool
+    .execute(() => new Promise<string>((resolve) => answers.push(resolve)), {
+      classifier: classify,
+    })
+    .then((v) => (value = v));
+  return {
+    answers,
+    get value() {
+      return value;
+    },
+  };
+}
+
 /** Runs `body` and returns what it threw on its own turn (listener errors rethrown on a microtask). */
 async function uncaught(body: () => Promise<void>): Promise<unknown[]> {
   const errors: unknown[] = [];
@@ -521,6 +541,55 @@ describe('execute: deadlines and attempt timeouts', () => {
     const [a] = pool.members();
     expect([a!.inflight, a!.failures]).toEqual([0, 0]);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('after a stall of this process, an answer that came meanwhile wins over the late attempt timeout', async () => {
+    const { clock, pool } = setup({ call: { attemptTimeoutMs: 300, deadlineMs: 1000 } }, [
+      'a',
+      'b',
+    ]);
+    const call = answerable(pool);
+    await flushMicrotasks();
+    clock.advance(100);
+    clock.stall(600); // the attempt timer, due at 300, fires at 700: it waits a turn
+    expect(call.answers).toHaveLength(1);
+    call.answers[0]!('from a'); // the answer that arrived during the stall is read first
+    await flushMicrotasks();
+    expect(call.value).toBe('from a');
+    expect(clock.pendingTimers).toBe(0);
+    const [a] = pool.members();
+    expect([a!.successes, a!.failures, a!.inflight]).toEqual([1, 0, 0]);
+  });
+
+  it('after a stall with no answer, the late attempt timeout holds one turn later: a retry goes out', async () => {
+    const { clock, pool } = setup({ call: { attemptTimeoutMs: 300, deadlineMs: 1000 } }, [
+      'a',
+      'b',
+    ]);
+    const { operation, contexts } = hanging();
+    void pool.execute(operation, { classifier: classify }).catch(() => undefined);
+    await flushMicrotasks();
+    clock.stall(700);
+    expect(contexts).toHaveLength(1);
+    expect(contexts[0]!.signal.aborted).toBe(false);
+    clock.advance(0);
+    await flushMicrotasks();
+    expect(contexts[0]!.signal.aborted).toBe(true);
+    expect(pool.members()[0]!.failures).toBe(1);
+    await clock.advanceAsync(50, 1);
+    expect(contexts).toHaveLength(2); // the retry, on b
+    pool.close();
+  });
+
+  it('a deadline passed during a stall is also judged after one turn for input', async () => {
+    const { clock, pool } = setup({ call: { deadlineMs: 250, attemptTimeoutMs: 300 } }, ['a']);
+    const call = answerable(pool);
+    await flushMicrotasks();
+    clock.stall(400);
+    call.answers[0]!('in time, read late');
+    await flushMicrotasks();
+    clock.advance(0);
+    expect(call.value).toBe('in time, read late');
   });
 
   it('starts no attempt that cannot finish before the deadline', async () => {

@@ -24,6 +24,7 @@
  */
 import type { AttemptResult, Classification, Classifier } from '../classifier.js';
 import { defaultClassifier } from '../classifier.js';
+import { lateTimerMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import type { EndpointRecord } from '../health/endpoint-record.js';
 import type { LatencyHistogram } from '../health/latency-histogram.js';
@@ -67,6 +68,13 @@ export interface AttemptContext {
    * deadline (Infinity when neither is set). Pass it on as the transport's own deadline.
    */
   readonly timeoutMs: number;
+  /**
+   * What was left of the call's deadline when this attempt started, ms (Infinity when it has
+   * none). A transport that tells servers a deadline tells them this one, as gRPC's own retries
+   * do: the attempt timeout stays detour's timer, which reads an answer that came during a stall
+   * of this process before it judges, where a transport's deadline timer would not.
+   */
+  readonly deadlineLeftMs: number;
   /** Attempts of this call sent before this one (gRPC's `grpc-previous-rpc-attempts`). */
   readonly previousAttempts: number;
   /**
@@ -159,7 +167,10 @@ class Attempt implements AttemptContext {
   readonly record: EndpointRecord;
   readonly start: number;
   readonly timeoutMs: number;
+  readonly deadlineLeftMs: number;
   timer: Timer | undefined = undefined;
+  /** Its timer fired late and was set again for one turn (see `#timeUp`). */
+  looked = false;
   timedOut = false;
   done = false;
   /** The operation's last `markSent()`; undefined when it never said. */
@@ -177,12 +188,14 @@ class Attempt implements AttemptContext {
     record: EndpointRecord,
     start: number,
     timeoutMs: number,
+    deadlineLeftMs: number,
   ) {
     this.attempt = attempt;
     this.kind = kind;
     this.record = record;
     this.start = start;
     this.timeoutMs = timeoutMs;
+    this.deadlineLeftMs = deadlineLeftMs;
   }
 
   get previousAttempts(): number {
@@ -380,13 +393,20 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
     const left = this.#deadline - now;
     const atDeadline = left <= this.#policy.attemptTimeoutMs;
     const timeoutMs = atDeadline ? left : this.#policy.attemptTimeoutMs;
-    const attempt = new Attempt(number, kind, record, now, timeoutMs);
+    const attempt = new Attempt(number, kind, record, now, timeoutMs, left);
     this.#inflight.push(attempt);
     host.startAttempt(record);
     host.instrumentation.attemptStarted(record, kind);
     if (timeoutMs !== Infinity) {
-      attempt.timer = host.clock.setTimeout(() => {
+      const timeUp = (): void => {
         attempt.timer = undefined;
+        // Fired late: this process was stalled, and the answer may be waiting to be read. It
+        // gets one turn (a timer set now fires after the event loop polled for input).
+        if (!attempt.looked && host.clock.now() - attempt.start - timeoutMs > lateTimerMs) {
+          attempt.looked = true;
+          attempt.timer = host.clock.setTimeout(timeUp, 0);
+          return;
+        }
         // The call's deadline (there is no timer of its own: every attempt in flight is timed
         // to end by it, and no retry or hedge starts without time left): the call ends, its
         // attempts aborted and counted against no endpoint.
@@ -399,7 +419,8 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
         attempt.abort(error);
         // The operation may ignore the abort: settle the attempt now either way.
         this.#settle(attempt, { ok: false, error });
-      }, timeoutMs);
+      };
+      attempt.timer = host.clock.setTimeout(timeUp, timeoutMs);
     }
     let result: Promise<T>;
     try {

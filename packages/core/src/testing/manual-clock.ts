@@ -52,10 +52,27 @@ export class ManualClock implements Clock {
       const next = this.#nextDue(target);
       if (!next) break;
       this.#timers = this.#timers.filter((t) => t !== next);
-      this.#now = next.at;
+      this.#now = Math.max(this.#now, next.at); // after `stall()`, overdue timers fire late
       next.callback();
     }
     this.#now = target;
+  }
+
+  /**
+   * This process stalls for `ms` (a long task, a GC pause, CPU steal): time moves on and no timer
+   * fires meanwhile; then the timers that fell due fire, late, in order (one pass of the event
+   * loop's timers phase). Timers they set fire on a later `advance()`, as after the loop polled
+   * for input: resolve what arrived during the stall, let it run, then `advance(0)`.
+   */
+  stall(ms: number): void {
+    this.#now += ms;
+    const due = this.#timers.filter((t) => t.at <= this.#now && !t.cancelled);
+    due.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    for (const timer of due) {
+      if (timer.cancelled) continue;
+      this.#timers = this.#timers.filter((t) => t !== timer);
+      timer.callback();
+    }
   }
 
   /** Sets time to `at` (not backwards), firing due timers. */
