@@ -23,7 +23,12 @@ import { grpc } from '../examples/greeter-cluster/grpc-js.js';
 import { startCluster } from './support/cluster.js';
 import type { Cluster } from './support/cluster.js';
 import { UnaryTraffic, describeFailures } from './support/grpc-traffic.js';
-import { sleep, slowReplicaShare, waitFor as waitUntil } from './support/chaos-helpers.js';
+import {
+  sleep,
+  slowReplicaShare,
+  stallThisProcess,
+  waitFor as waitUntil,
+} from './support/chaos-helpers.js';
 
 const sayHelloPath = '/helloworld.Greeter/SayHello';
 const sayHelloManyPath = '/helloworld.Greeter/SayHelloMany';
@@ -354,6 +359,39 @@ describe('grpc failover under chaos (3 replica processes, a steady stream of Say
       expect(hello[0]).toBe(calls); // each SayHello reached r1 first …
       expect(hello[1]! + hello[2]!).toBe(calls); // … and was retried once elsewhere
       expect(stats[0]!.injected.errors).toBe(2 * calls);
+    } finally {
+      await cluster.clearFaults(0);
+    }
+  });
+
+  it('a stall of this process past the attempt timeout loses no answer and blames no replica', async () => {
+    const solo = createGrpcFailover({
+      ...failoverSettings,
+      endpoints: [{ id: name(0), address: cluster.replicas[0]!.grpcAddress }],
+      call: { attemptTimeoutMs: 100 },
+      detectors: [],
+    });
+    extra.push(solo);
+    const soloClient = greeterFor(solo);
+    extra.push(soloClient);
+    const hello = (): Promise<HelloReply> =>
+      new Promise((resolve, reject) =>
+        soloClient.sayHello({ name: 'ada' }, { deadline: Date.now() + 2_000 }, (e, reply) =>
+          e ? reject(e) : resolve(reply!),
+        ),
+      );
+    await hello(); // connected
+    await cluster.setFaults(0, { latencyMs: 50 });
+    try {
+      const before = solo.pool.snapshot().endpoints[0]!.counts;
+      const reply = hello();
+      // The request is out after 20 ms and the answer comes at about 50 ms, while this process
+      // is stalled for 400 ms; the attempt timer, due at 100 ms, fires 300 ms late, first.
+      await stallThisProcess();
+      expect((await reply).message).toBe(`Hello ada from ${name(0)}`);
+      const after = solo.pool.snapshot().endpoints[0]!.counts;
+      expect(after.attempts - before.attempts).toBe(1);
+      expect(after.failures - before.failures).toBe(0);
     } finally {
       await cluster.clearFaults(0);
     }

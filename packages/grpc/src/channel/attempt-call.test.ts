@@ -27,7 +27,7 @@ afterEach(async () => {
 /** A SayHello (empty request) on the replica's channel, started as the detour call starts one. */
 function sayHello(context: AttemptContext): AttemptCall {
   const call = channel.createCall('/helloworld.Greeter/SayHello', Infinity, null, null, null);
-  const attempt = new AttemptCall(call, true, false, context);
+  const attempt = new AttemptCall(call, true, context);
   attempt.start(new grpc.Metadata());
   attempt.send(undefined, Buffer.alloc(0));
   attempt.halfClose();

@@ -29,17 +29,6 @@ export interface AttemptSink {
   onAttemptStatus(status: StatusObject): void;
 }
 
-/** Errors of attempts that ran into their own (attempt timeout) deadline, not the call's. */
-const attemptTimeouts = new WeakSet<GrpcAttemptError>();
-
-/**
- * Whether `error` is an attempt's DEADLINE_EXCEEDED caused by the attempt's own deadline (its
- * attempt timeout), which the call may retry elsewhere, rather than by the call's deadline.
- */
-export function isAttemptTimeout(error: unknown): boolean {
-  return error instanceof GrpcAttemptError && attemptTimeouts.has(error);
-}
-
 interface OutgoingMessage {
   readonly flags: number | undefined;
   readonly message: Buffer;
@@ -60,7 +49,6 @@ export class AttemptCall implements CallListener {
   #outbox: OutgoingMessage[] | undefined;
   #writing = false;
   #halfClosePending = false;
-  readonly #ownDeadline: boolean;
   #settled = false;
   #sink: AttemptSink | undefined;
   #resolve!: (response: AttemptResponse) => void;
@@ -76,13 +64,11 @@ export class AttemptCall implements CallListener {
   /**
    * @param untilStatus wait for the status (unary responses) rather than settle at the first
    *   message (streaming responses).
-   * @param ownDeadline the call was given the attempt's deadline, earlier than the call's.
    * @param context the core's attempt: its abort cancels the call.
    */
-  constructor(call: GrpcCall, untilStatus: boolean, ownDeadline: boolean, context: AttemptContext) {
+  constructor(call: GrpcCall, untilStatus: boolean, context: AttemptContext) {
     this.call = call;
     this.#untilStatus = untilStatus;
-    this.#ownDeadline = ownDeadline;
     this.#context = context;
     this.response = new Promise<AttemptResponse>((resolve, reject) => {
       this.#resolve = resolve;
@@ -204,7 +190,6 @@ export class AttemptCall implements CallListener {
       this.headers !== undefined,
       this.#received,
     );
-    if (this.#ownDeadline && status.code === Status.DEADLINE_EXCEEDED) attemptTimeouts.add(error);
     this.#reject(error);
   }
 }

@@ -30,7 +30,7 @@ import type {
   RunningCall,
 } from '@detour/core';
 import { markSentWhenReady } from './sent-mark.js';
-import { AttemptCall, isAttemptTimeout } from './attempt-call.js';
+import { AttemptCall } from './attempt-call.js';
 import type { AttemptResponse, AttemptSink } from './attempt-call.js';
 import type { CallHints } from './call-hints.js';
 import type { CallHost, CallShape } from './call-host.js';
@@ -290,12 +290,15 @@ export class DetourCall implements GrpcCall, AttemptSink {
   /** One attempt on `endpoint`: a real call on its channel, fed the request so far. */
   readonly #operation = (endpoint: Endpoint, context: AttemptContext): Promise<AttemptResponse> => {
     const channel = this.#host.channels.get(endpoint);
-    // A unary response's attempt carries its attempt timeout as its own deadline, so the server
-    // learns it too; a stream's deadline stays the call's, since only its first message is timed.
+    // A unary attempt carries what is left of the call's deadline (the pool's `deadlineMs`
+    // included), as gRPC's own retries do; a stream's deadline stays the gRPC call's, since the
+    // pool's call ends at its first message. The attempt timeout is core's timer, which cancels
+    // the attempt: unlike grpc-js's deadline timer, it reads an answer that came while this
+    // process was stalled before it judges.
     const untilStatus = this.#shape.responseStream === false;
     let deadline = this.#deadline;
-    if (untilStatus && !this.#committed && context.timeoutMs !== Infinity) {
-      deadline = Math.min(deadline, Date.now() + context.timeoutMs);
+    if (untilStatus && !this.#committed && context.deadlineLeftMs !== Infinity) {
+      deadline = Math.min(deadline, Date.now() + context.deadlineLeftMs);
     }
     const call = channel.createCall(
       this.#method,
@@ -306,7 +309,7 @@ export class DetourCall implements GrpcCall, AttemptSink {
     );
     if (this.#credentials) call.setCredentials(this.#credentials);
     markSentWhenReady(channel, context, deadline);
-    const attempt = new AttemptCall(call, untilStatus, deadline < this.#deadline, context);
+    const attempt = new AttemptCall(call, untilStatus, context);
     const metadata = this.#metadata!.clone();
     if (context.previousAttempts > 0) {
       metadata.set('grpc-previous-rpc-attempts', String(context.previousAttempts));
@@ -326,22 +329,9 @@ export class DetourCall implements GrpcCall, AttemptSink {
     return attempt.response;
   };
 
-  /**
-   * The failover's classifier, with what only the call knows: an attempt cut by its own
-   * deadline is a timeout (retryable elsewhere), and nothing is retryable once committed.
-   */
+  /** The failover's classifier, with what only the call knows: nothing is retryable once committed. */
   readonly #classify = (result: AttemptResult<unknown>): Classification => {
-    let c: Classification;
-    if (!result.ok && isAttemptTimeout(result.error)) {
-      const error = result.error as { details: string };
-      c = {
-        type: 'failure',
-        retryable: true,
-        kind: 'timeout',
-        code: 'DEADLINE_EXCEEDED',
-        message: error.details,
-      };
-    } else c = this.#host.classifier(result);
+    const c = this.#host.classifier(result);
     if (c.type === 'failure' && c.retryable && this.#committed) return { ...c, retryable: false };
     return c;
   };
