@@ -10,11 +10,17 @@ const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 
 /** Runs an example with tsx from the repo root; throws if it exits non-zero or times out. */
 function run(file: string, timeoutMs = 30_000): string {
-  return execFileSync(process.execPath, [tsx, file], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-  });
+  try {
+    return execFileSync(process.execPath, [tsx, file], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
+  } catch (error) {
+    // What the example printed says why it failed.
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${file} failed: ${String(error)}\n${stdout ?? ''}\n${stderr ?? ''}`);
+  }
 }
 
 /** Checks the lines of a grpc-failover example: no call failed, the killed replica was ejected. */
