@@ -30,7 +30,7 @@ let failed = 0;
 async function phase(label: string, done: (calls: number) => boolean): Promise<void> {
   const answers: Record<string, number> = {};
   let calls = 0;
-  for (; !done(calls) && calls < 300; calls++) {
+  for (; !done(calls) && calls < 1000; calls++) {
     const replica = await new Promise<string | undefined>((resolve) =>
       client.sayHello({ name: label }, { deadline: Date.now() + 1000 }, (error, reply) =>
         resolve(error ? undefined : reply!.message.split(' from ')[1]),
