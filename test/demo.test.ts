@@ -60,6 +60,16 @@ function demo(
   });
 }
 
+/**
+ * The demo's calls get 3 s, not its default 1 s: a CI run froze the demo process itself for
+ * about 2.3 s, and each gRPC client lost the 24 calls in flight then (grpc-js's own
+ * DEADLINE_EXCEEDED after 2.8 s; detour-fetch, which has no transport deadline timer, none). No
+ * client meets a 1 s deadline through a 2 s freeze of its own process; the faults the demo plays
+ * (crash, freeze) are still bounded by the 300 ms attempt timeout, and the baseline still loses
+ * calls to the 5 s freeze.
+ */
+const ciDeadline = ['--deadline', '3000'];
+
 /** The pids the demo printed for its replicas (`r1: pid 123, gRPC …`). */
 function replicaPids(stdout: string): number[] {
   return [...stdout.matchAll(/^r\d: pid (\d+),/gm)].map((m) => Number(m[1]));
@@ -83,7 +93,17 @@ describe('the SayHello failover demo', () => {
     out = await mkdtemp(join(tmpdir(), 'detour-demo-'));
     // 20 s with the crash and the freeze: each gets about 4 s, then time to heal.
     run = await demo(
-      ['--duration', '20', '--faults', 'crash,freeze', '--rate', '40', '--out', out, '--no-live'],
+      [
+        '--duration',
+        '20',
+        '--faults',
+        'crash,freeze',
+        '--rate',
+        '40',
+        '--out',
+        out,
+        '--no-live',
+      ].concat(ciDeadline),
       60_000,
     );
     summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as DemoSummary;
@@ -184,11 +204,10 @@ describe('the demo with --registry etcd', () => {
     const out = await mkdtemp(join(tmpdir(), 'detour-demo-'));
     try {
       const run = await demo(
-        ['--registry', 'etcd', '--duration', '16', '--faults', 'crash', '--rate', '30'].concat([
-          '--out',
-          out,
-          '--no-live',
-        ]),
+        ['--registry', 'etcd', '--duration', '16', '--faults', 'crash', '--rate', '30'].concat(
+          ['--out', out, '--no-live'],
+          ciDeadline,
+        ),
         60_000,
       );
       expect(run.code, run.stderr + run.stdout).toBe(0);

@@ -10,6 +10,8 @@ export interface DemoArgs {
   readonly replicas: number;
   /** Calls started per second by each client. Default 50. */
   readonly rate: number;
+  /** Every call's deadline, ms. Default 1000. */
+  readonly deadlineMs: number;
   /** Play the fault schedule. Default true (`--no-chaos` turns it off). */
   readonly chaos: boolean;
   /** The faults to play, in schedule order. Default all four. */
@@ -38,6 +40,7 @@ Options:
   --duration <seconds>   how long traffic runs (default 60; the fault schedule scales to it)
   --replicas <n>         greeter replicas, 2 to 9 (default 3)
   --rate <n>             calls per second started by each client, 1 to 1000 (default 50)
+  --deadline <ms>        every call's deadline, 100 to 60000 ms (default 1000)
   --no-chaos             play no faults
   --faults <list>        faults to play, comma-separated: crash,freeze,slow,errors (default all)
   --out <folder>         where summary.json and report.html go (default demo-output/<date>-<time>)
@@ -65,6 +68,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
         duration: { type: 'string' },
         replicas: { type: 'string' },
         rate: { type: 'string' },
+        deadline: { type: 'string' },
         'no-chaos': { type: 'boolean' },
         faults: { type: 'string' },
         out: { type: 'string' },
@@ -109,6 +113,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     durationS: numberOption('--duration', values.duration, 60, 5, 3600, false),
     replicas: numberOption('--replicas', values.replicas, 3, 2, 9, true),
     rate: numberOption('--rate', values.rate, 50, 1, 1000, false),
+    deadlineMs: numberOption('--deadline', values.deadline, 1000, 100, 60_000, true),
     chaos,
     faults: chaos ? faultList(values.faults) : [],
     out,

@@ -74,8 +74,9 @@ export function createClients(
   replicas: readonly ReplicaAddress[],
   names: readonly ClientName[],
   sources?: DemoSources,
+  deadlineMs = callDeadlineMs,
 ): DemoClient[] {
-  return names.map((name) => createClient(name, replicas, callDeadlineMs, sources));
+  return names.map((name) => createClient(name, replicas, deadlineMs, sources));
 }
 
 type Maker = (

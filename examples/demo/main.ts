@@ -17,7 +17,7 @@ import { startLocalCluster } from '../greeter-cluster/local-cluster.js';
 import type { LocalCluster } from '../greeter-cluster/local-cluster.js';
 import { DemoUsageError, parseDemoArgs, usage } from './args.js';
 import type { DemoArgs } from './args.js';
-import { callDeadlineMs, createClients } from './clients.js';
+import { createClients } from './clients.js';
 import type { DemoClient } from './clients.js';
 import { FaultPlayer } from './fault-player.js';
 import { createView } from './live-view.js';
@@ -29,8 +29,6 @@ import { planFaults } from './schedule.js';
 import { DemoRegistry } from './registry.js';
 import { printSummary } from './summary-text.js';
 import { ClientLog, LoadDriver } from './traffic.js';
-
-const deadlineMs = callDeadlineMs;
 
 /** `folder` relative to the working directory when it is inside it, else absolute. */
 function shown(folder: string): string {
@@ -70,7 +68,8 @@ async function run(args: DemoArgs, interrupted: AbortSignal): Promise<number> {
       );
     }
     const replicas = cluster.replicas.map((r) => r.name);
-    clients = createClients(cluster.replicas, clientNames, registry?.sources);
+    const { deadlineMs } = args;
+    clients = createClients(cluster.replicas, clientNames, registry?.sources, deadlineMs);
     await registry?.waitFor(replicas);
     // Connections up and the first answers in before the clock starts.
     await Promise.all(

@@ -556,7 +556,9 @@ describe('detourNiceGrpc: cancellation', () => {
     const controller = new AbortController();
     const cancels = [a!.nextCancel(), b!.nextCancel()];
     const call = outcome(client.sayHello({ name: 'x' }, { signal: controller.signal }));
-    setTimeout(() => controller.abort(), 150);
+    // Aborted once both attempts (the first, and the hedge after 30 ms) have reached a replica.
+    while (a!.total + b!.total < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort();
     const error = await call;
     expect(error).toMatchObject({ name: 'AbortError' });
     await Promise.all(cancels);
