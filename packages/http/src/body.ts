@@ -107,18 +107,13 @@ export class BodyNotReplayableError extends DetourError {
  *   `TypeError` if it is locked or yields a chunk that is not bytes or a string, and with a
  *   `DetourConfigError` if `limitBytes` is not an integer >= 0.
  */
-/** The body of a request without one (what `prepareBody(null)` resolves), made at once. */
-export function noBody(): RequestBody {
-  return new HeldBody(null, 0);
-}
-
 export async function prepareBody(
   body: RequestBodyInit | null | undefined,
   limitBytes: number,
   signal?: AbortSignal,
 ): Promise<RequestBody> {
   const limit = validate.integer('replayBufferBytes', limitBytes, 0);
-  if (body === null || body === undefined) return new HeldBody(null, 0);
+  if (body === null || body === undefined) return noBody();
   if (typeof body === 'string') return new HeldBody(body, utf8Length(body));
   if (body instanceof ArrayBuffer) return heldBytes(new Uint8Array(body.slice(0)));
   if (ArrayBuffer.isView(body)) {
@@ -136,6 +131,11 @@ export async function prepareBody(
   // Something else fetch converts on each call (to a string, or a Blob or FormData of another
   // realm or fetch implementation): pass it as it came, on every attempt.
   return new HeldBody(body, undefined);
+}
+
+/** The body of a request without one (what `prepareBody(null)` resolves), made at once. */
+export function noBody(): RequestBody {
+  return new HeldBody(null, 0);
 }
 
 /** A body given whole on every attempt. */
