@@ -252,7 +252,13 @@ async function runInterleaved(
     for (const [i, name] of names.entries()) {
       children.push(await startClient(cluster, plan, name, options, spawned[i]));
     }
-    const joined = names.map(() => ({ calls: [] as CallRecord[], cpuUs: 0, requests: 0 }));
+    // `endMs`: where the client's slices so far ended (their last call's end).
+    const joined = names.map(() => ({
+      calls: [] as CallRecord[],
+      cpuUs: 0,
+      requests: 0,
+      endMs: 0,
+    }));
     for (const turns of sliceSchedule(names.length, plan.slices)) {
       for (const i of turns) {
         const child = children[i]!;
@@ -260,16 +266,28 @@ async function runInterleaved(
         await counter.start();
         const { calls, cpuUs } = await (await child.go()).done;
         const into = joined[i]!;
-        // The slice starts where the client's previous one ended (its last call's end).
-        const offsetMs = into.calls.reduce((end, c) => Math.max(end, c.startMs + c.latencyMs), 0);
-        for (const c of calls) into.calls.push({ ...c, startMs: c.startMs + offsetMs });
+        // The slice starts where the client's previous one ended.
+        const offsetMs = into.endMs;
+        for (const c of calls) {
+          const startMs = c.startMs + offsetMs;
+          into.calls.push({ ...c, startMs });
+          into.endMs = Math.max(into.endMs, startMs + c.latencyMs);
+        }
         into.cpuUs += cpuUs;
         into.requests += await counter.stop();
       }
     }
     return names.map((name, i) =>
       rowAndTimeline(
-        { client: name, transport: children[i]!.transport, plan, ...joined[i]!, healedAtMs: null },
+        {
+          client: name,
+          transport: children[i]!.transport,
+          plan,
+          calls: joined[i]!.calls,
+          cpuUs: joined[i]!.cpuUs,
+          requests: joined[i]!.requests,
+          healedAtMs: null,
+        },
         cluster,
       ),
     );
