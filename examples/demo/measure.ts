@@ -139,27 +139,23 @@ export function clientSummary(
 ): ClientSummary {
   const { calls, attempts } = run;
   const latencies = calls.map((c) => c.latencyMs).sort((a, b) => a - b);
+  const failed = calls.filter((c) => c.code !== undefined);
   const failuresByCode: Record<string, number> = {};
-  for (const c of calls) {
-    if (c.code !== undefined) failuresByCode[c.code] = (failuresByCode[c.code] ?? 0) + 1;
-  }
+  for (const c of failed) failuresByCode[c.code!] = (failuresByCode[c.code!] ?? 0) + 1;
   return {
     name: run.name,
     label: run.label,
     transport: run.transport,
     detour: run.detour,
     calls: calls.length,
-    failures: calls.filter((c) => c.code !== undefined).length,
+    failures: failed.length,
     failuresByCode,
-    failedCalls: calls
-      .filter((c) => c.code !== undefined)
-      .slice(0, failedCallsKept)
-      .map((c) => ({
-        startMs: round(c.startMs),
-        latencyMs: round(c.latencyMs),
-        code: c.code!,
-        message: c.message ?? null,
-      })),
+    failedCalls: failed.slice(0, failedCallsKept).map((c) => ({
+      startMs: round(c.startMs),
+      latencyMs: round(c.latencyMs),
+      code: c.code!,
+      message: c.message ?? null,
+    })),
     attemptsPerCall:
       attempts === undefined || calls.length === 0 ? null : round(attempts / calls.length),
     p50Ms: round(quantile(latencies, 0.5)),

@@ -97,7 +97,7 @@ export interface ClientSummary {
   readonly failures: number;
   /** Failed calls by status: a gRPC status name (`DEADLINE_EXCEEDED`), an HTTP status or an error code. */
   readonly failuresByCode: Readonly<Record<string, number>>;
-  /** The first failed calls (at most `failedCallsKept`), in start order, to tell why they failed. */
+  /** The first failed calls to end (at most `failedCallsKept`), in that order, to tell why they failed. */
   readonly failedCalls: readonly FailedCall[];
   /** Attempts sent per call (retries, hedges included); null for the baseline (no retries). */
   readonly attemptsPerCall: number | null;
