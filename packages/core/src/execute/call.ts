@@ -401,7 +401,8 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
       const timeUp = (): void => {
         attempt.timer = undefined;
         // Fired late: this process was stalled, and the answer may be waiting to be read. It
-        // gets one turn (a timer set now fires after the event loop polled for input).
+        // gets one turn (a timer set now fires after the event loop polled for input). This is
+        // `setTimeoutAfterInput` written out: one closure per attempt, no wrapper timer.
         if (!attempt.looked && host.clock.now() - attempt.start - timeoutMs > lateTimerMs) {
           attempt.looked = true;
           attempt.timer = host.clock.setTimeout(timeUp, 0);
