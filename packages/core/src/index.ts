@@ -20,6 +20,7 @@ export type { FaultEntry } from './health/fault-log.js';
 export type { Operation, AttemptContext, RunningCall } from './execute/call.js';
 export { CallEndedError } from './execute/call.js';
 export type { ExecuteOptions, CallPolicy, HedgeOptions } from './execute/call-options.js';
+export { callPolicyKeys } from './execute/call-options.js';
 export { CallFailedError } from './execute/call-error.js';
 export type { AttemptReport, CallFailureReason } from './execute/call-error.js';
 export { defaultClassifier } from './classifier.js';

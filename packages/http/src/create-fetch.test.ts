@@ -420,6 +420,44 @@ describe('createFetch: options', () => {
   });
 });
 
+describe('createFetch: per-request detour options', () => {
+  it('applies each per-request option over the pool defaults', async () => {
+    const a = await replica(unavailable());
+    const b = await replica(unavailable());
+    const api = ordered([a.url, b.url], { call: { maxAttempts: 3, immediateFailover: false } });
+    expect((await api('/x', { detour: { maxAttempts: 1 } })).status).toBe(503);
+    expect(a.requests.length + b.requests.length).toBe(1);
+    const started = performance.now();
+    const response = await api('/x', {
+      detour: { maxAttempts: 2, backoff: 'constant', immediateFailover: true, key: 'k' },
+    });
+    expect(response.status).toBe(503);
+    expect(a.requests.length + b.requests.length).toBe(3);
+    expect(performance.now() - started).toBeLessThan(1000);
+    const slow = await replica((_q, res) => setTimeout(() => res.writeHead(200).end('late'), 300));
+    const slowApi = ordered([slow.url]);
+    await expect(
+      slowApi('/x', { detour: { attemptTimeoutMs: 50, maxAttempts: 1 } }),
+    ).rejects.toThrow(FetchFailedError);
+    await expect(slowApi('/x', { detour: { deadlineMs: 50 } })).rejects.toThrow(FetchFailedError);
+  });
+
+  it.each([
+    ['detour.deadlinMs', { deadlinMs: 5 }, 'not a known option'],
+    ['detour.classifier', { classifier: () => ({ type: 'success' }) }, 'not a known option'],
+    ['maxAttempts', { maxAttempts: 0 }, '0'],
+    ['hedge.maxHedges', { hedge: { maxHedges: 0 } }, '0'],
+  ])('rejects a bad %s with DetourConfigError and sends nothing', async (option, detour, shown) => {
+    const a = await replica();
+    const api = ordered([a.url]);
+    const error: unknown = await api('/x', { detour: detour as object }).catch((e: unknown) => e);
+    expect(isDetourError(error) && error.code).toBe('DETOUR_CONFIG');
+    expect((error as { option: string }).option).toBe(option);
+    expect((error as Error).message).toContain(shown);
+    expect(a.requests.length).toBe(0);
+  });
+});
+
 describe('createFetch: what is left behind', () => {
   it('surfaces a reset in the middle of a returned body to the reader (the call had ended)', async () => {
     const a = await replica((_q, response) => {

@@ -84,7 +84,8 @@ export interface ResolvedPolicy {
   readonly hedge: ResolvedHedge | undefined;
 }
 
-const policyKeys = [
+/** The keys of `CallPolicy`: what may be set for a pool and overridden per call. */
+export const callPolicyKeys: readonly string[] = [
   'maxAttempts',
   'backoff',
   'immediateFailover',
@@ -94,7 +95,7 @@ const policyKeys = [
   'idempotent',
   'hedge',
 ];
-const executeKeys = new Set([...policyKeys, 'signal', 'key', 'classifier']);
+const executeKeys = new Set([...callPolicyKeys, 'signal', 'key', 'classifier']);
 const hedgeKeys = ['delayMs', 'percentile', 'minDelayMs', 'maxHedges'];
 
 export const defaultPolicy: ResolvedPolicy = {
@@ -146,7 +147,7 @@ export function resolvePolicy(
   perCall = false,
 ): ResolvedPolicy {
   if (options === undefined) return base;
-  v.knownKeys(path, options, perCall ? executeKeys : policyKeys);
+  v.knownKeys(path, options, perCall ? executeKeys : callPolicyKeys);
   const p = path === '' ? '' : `${path}.`;
   const o = options;
   const r: { -readonly [K in keyof ResolvedPolicy]: ResolvedPolicy[K] } = { ...base };
