@@ -293,6 +293,44 @@ describe('detourNiceGrpc: idempotency', () => {
     expect(results.filter((r) => r instanceof ClientError)).toHaveLength(2);
   });
 
+  it('passes the next middleware the options without detourIdempotent, and leaves the caller’s alone', async () => {
+    const [a] = await start('a');
+    const { nice } = setUp([a!.address]);
+    const seen: Record<PropertyKey, unknown>[] = [];
+    // The middleware used first is the inner one: the recorder sees what detour's passes on.
+    const client = createClientFactory()
+      .use(async function* recorder(call, options) {
+        seen.push(options);
+        return yield* call.next(call.request, options);
+      })
+      .use(nice.middleware)
+      .create(NiceGreeterDefinition, nice.channel);
+    const tag = Symbol('tag');
+    const signal = new AbortController().signal;
+    const metadata = Metadata({ 'x-keep': 'kept' });
+    const given = { detourIdempotent: true, metadata, signal, [tag]: 'kept' };
+    await client.createGreeting({ name: 'x' }, given);
+    const plainOptions = { signal, [tag]: 'kept' };
+    await client.createGreeting({ name: 'x' }, plainOptions);
+    await client.sayHello({ name: 'x' }, { detourIdempotent: false, signal });
+    const [hinted, plain, hintedOff] = seen;
+    expect(Object.hasOwn(hinted!, 'detourIdempotent')).toBe(false);
+    expect(hinted!['signal']).toBe(signal);
+    expect(hinted![tag]).toBe('kept');
+    const passed = hinted!['metadata'] as typeof metadata;
+    expect(passed.get('x-keep')).toBe('kept');
+    expect(passed.get(idempotencyHintHeader)).toBeDefined();
+    expect(plain).toEqual({ signal, [tag]: 'kept' });
+    expect(plain![tag]).toBe('kept');
+    expect(Object.hasOwn(hintedOff!, 'detourIdempotent')).toBe(false);
+    expect((hintedOff!['metadata'] as typeof metadata).get(idempotencyHintHeader)).toBeDefined();
+    // The caller's options and metadata are as they were.
+    expect(given.detourIdempotent).toBe(true);
+    expect(given.metadata).toBe(metadata);
+    expect(metadata.get(idempotencyHintHeader)).toBeUndefined();
+    expect(a!.total).toBe(3);
+  });
+
   it('rejects a detourIdempotent that is not a boolean', async () => {
     const [a] = await start('a');
     const { nice } = setUp([a!.address]);
