@@ -620,6 +620,6 @@ describe('detourNiceGrpc: cancellation', () => {
     setTimeout(() => controller.abort(), 100);
     expect(await call).toMatchObject({ name: 'AbortError' });
     await cancelled;
-    expect(a!.total).toBeGreaterThan(0);
+    expect(a!.total).toBe(1);
   });
 });
