@@ -424,22 +424,55 @@ describe('createFetch: per-request detour options', () => {
   it('applies each per-request option over the pool defaults', async () => {
     const a = await replica(unavailable());
     const b = await replica(unavailable());
-    const api = ordered([a.url, b.url], { call: { maxAttempts: 3, immediateFailover: false } });
+    const api = ordered([a.url, b.url], { call: { maxAttempts: 3 } });
+    const sent = (): number => a.requests.length + b.requests.length;
     expect((await api('/x', { detour: { maxAttempts: 1 } })).status).toBe(503);
-    expect(a.requests.length + b.requests.length).toBe(1);
+    expect(sent()).toBe(1);
+    expect((await api('/x', { detour: { maxAttempts: 2 } })).status).toBe(503);
+    expect(sent()).toBe(3);
+    // The pool fails over to an untried endpoint at once; this request waits the constant 100 ms.
     const started = performance.now();
-    const response = await api('/x', {
-      detour: { maxAttempts: 2, backoff: 'constant', immediateFailover: true, key: 'k' },
+    const waited = await api('/x', {
+      detour: { maxAttempts: 2, immediateFailover: false, backoff: 'constant' },
     });
-    expect(response.status).toBe(503);
-    expect(a.requests.length + b.requests.length).toBe(3);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(waited.status).toBe(503);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+
+    // Retry-After: 1 is longer than this request's maxPushbackMs: no retry.
+    const pushing = await replica(unavailable({ 'retry-after': '1' }));
+    const pushApi = ordered([pushing.url], { call: { maxAttempts: 2 } });
+    expect((await pushApi('/x', { detour: { maxPushbackMs: 100 } })).status).toBe(503);
+    expect(pushing.requests.length).toBe(1);
+
     const slow = await replica((_q, res) => setTimeout(() => res.writeHead(200).end('late'), 300));
+    const fast = await replica();
     const slowApi = ordered([slow.url]);
     await expect(
       slowApi('/x', { detour: { attemptTimeoutMs: 50, maxAttempts: 1 } }),
     ).rejects.toThrow(FetchFailedError);
     await expect(slowApi('/x', { detour: { deadlineMs: 50 } })).rejects.toThrow(FetchFailedError);
+    // A backup attempt goes to the other endpoint and wins.
+    const hedged = await ordered([slow.url, fast.url])('/x', {
+      detour: { hedge: { delayMs: 20 } },
+    });
+    expect(await hedged.text()).toBe('ok');
+
+    // Consistent hashing: one key always reaches one endpoint, several keys more than one.
+    const ring = [await replica(), await replica(), await replica()];
+    const hashed = createFetch({
+      endpoints: ring.map((r) => r.url),
+      selector: 'consistent-hash',
+      detectors: [],
+      budget: false,
+      metrics: false,
+    });
+    fetches.push(hashed);
+    const reached = (): number => ring.filter((r) => r.requests.length > 0).length;
+    for (let i = 0; i < 12; i++) await (await hashed('/x', { detour: { key: 'user-7' } })).text();
+    expect(reached()).toBe(1);
+    for (let i = 0; i < 12; i++)
+      await (await hashed('/x', { detour: { key: `user-${i}` } })).text();
+    expect(reached()).toBeGreaterThan(1);
   });
 
   it.each([
