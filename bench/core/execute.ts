@@ -2,12 +2,15 @@
  * The cost `pool.execute()` adds to a call: a resolved in-memory operation called directly
  * against the same operation through `execute()` with the default policy (3 endpoints, P2C
  * peak-EWMA, default detectors, ratio retry budget, metrics on the global — no-op — provider),
- * in ns per call and bytes allocated per call. Run by `pnpm bench:core`.
+ * in ns per call and bytes allocated per call. Also `execute()` with per-call options, as an
+ * adapter passes them (a deadline from the caller's options, idempotency, a classifier): built
+ * as one object literal, and as a spread copy of the caller's options that then grows. Run by
+ * `pnpm bench:core`.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { createPool } from '@detour/core';
-import type { Endpoint } from '@detour/core';
+import type { Classifier, Endpoint, ExecuteOptions } from '@detour/core';
 
 export interface ExecuteCost {
   readonly directNs: number;
@@ -15,6 +18,10 @@ export interface ExecuteCost {
   readonly addedNs: number;
   readonly directBytes: number;
   readonly executeBytes: number;
+  /** `execute()` with per-call options built as one object literal, ns per call. */
+  readonly literalOptionsNs: number;
+  /** The same options as a spread copy of the caller's, fields then added, ns per call. */
+  readonly spreadOptionsNs: number;
 }
 
 function newSpaceUsed(): number {
@@ -38,6 +45,28 @@ export async function measureExecute(runs: number, calls: number): Promise<Execu
   };
   const viaPool = async (n: number): Promise<void> => {
     for (let i = 0; i < n; i++) sink += await pool.execute(operation);
+  };
+  const classifier: Classifier<number> = () => ({ type: 'success' });
+  /** What a caller passes per call (a fresh object each time, as `{ detour: { … } }` is). */
+  const given = (i: number): { deadlineMs: number } => ({ deadlineMs: 1000 + (i & 1) });
+  const literalOptions = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      const d = given(i);
+      sink += await pool.execute(operation, {
+        deadlineMs: d.deadlineMs,
+        idempotent: true,
+        classifier,
+      });
+    }
+  };
+  const spreadOptions = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      const options: { -readonly [K in keyof ExecuteOptions<number>]: ExecuteOptions<number>[K] } =
+        { ...given(i) };
+      options.idempotent = true;
+      options.classifier = classifier;
+      sink += await pool.execute(operation, options);
+    }
   };
   const timeOf = async (f: (n: number) => Promise<void>): Promise<number> => {
     const start = performance.now();
@@ -67,9 +96,27 @@ export async function measureExecute(runs: number, calls: number): Promise<Execu
   }
   const directBytes = await bytesOf(direct);
   const executeBytes = await bytesOf(viaPool);
+  // Per-call options after the above, so that they do not change what `execute()` without
+  // options was compiled for when it was measured.
+  await literalOptions(400_000);
+  await spreadOptions(400_000);
+  const literal: number[] = [];
+  const spread: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    literal.push(await timeOf(literalOptions));
+    spread.push(await timeOf(spreadOptions));
+  }
   pool.close();
   if (sink < 0) console.log(sink);
   const directNs = median(d);
   const executeNs = median(e);
-  return { directNs, executeNs, addedNs: executeNs - directNs, directBytes, executeBytes };
+  return {
+    directNs,
+    executeNs,
+    addedNs: executeNs - directNs,
+    directBytes,
+    executeBytes,
+    literalOptionsNs: median(literal),
+    spreadOptionsNs: median(spread),
+  };
 }

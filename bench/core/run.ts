@@ -1,6 +1,7 @@
 /**
  * `pnpm bench:core`: the cost of `pool.pick()` for every selector at 10, 1,000 and 100,000
- * endpoints, and the pool's memory per endpoint. Prints the tables and rewrites the `core`
+ * endpoints, the pool's memory per endpoint, and the cost of `pool.execute()` (bench/core/execute.ts).
+ * Prints the tables and rewrites the `core`
  * section of docs/benchmarks.md. Medians of several runs; this machine is shared and noisy.
  *
  * Options: --quick (fewer runs and picks), --runs N.
@@ -197,7 +198,8 @@ lines.push(
 const exec = await measureExecute(runs, quick ? 50_000 : 200_000);
 console.log(
   `execute(): direct ${exec.directNs.toFixed(0)} ns, via pool ${exec.executeNs.toFixed(0)} ns, added ${exec.addedNs.toFixed(0)} ns; ` +
-    `allocated ${exec.directBytes.toFixed(0)} B vs ${exec.executeBytes.toFixed(0)} B per call`,
+    `allocated ${exec.directBytes.toFixed(0)} B vs ${exec.executeBytes.toFixed(0)} B per call; ` +
+    `per-call options as a literal ${exec.literalOptionsNs.toFixed(0)} ns, as a spread copy ${exec.spreadOptionsNs.toFixed(0)} ns`,
 );
 lines.push('');
 lines.push('### `pool.execute()` overhead');
@@ -218,6 +220,19 @@ lines.push(
 );
 lines.push(
   `| **added by detour** | **${exec.addedNs.toFixed(0)}** (goal ≤ 1,500: ${exec.addedNs <= 1500 ? 'met' : '**missed**'}) | ${(exec.executeBytes - exec.directBytes).toFixed(0)} |`,
+);
+lines.push('');
+lines.push(
+  'Per-call options, as an adapter passes them (`deadlineMs` from the caller’s options, ' +
+    '`idempotent`, `classifier`): built as one object literal, and as a spread copy of the ' +
+    'caller’s options that then grows field by field, which V8 makes and reads on a slow path.',
+);
+lines.push('');
+lines.push('| `pool.execute(operation, options)`, options built as | ns per call |');
+lines.push('| --- | ---: |');
+lines.push(`| one object literal | ${exec.literalOptionsNs.toFixed(0)} |`);
+lines.push(
+  `| \`{ ...given }\`, then \`idempotent\` and \`classifier\` added | ${exec.spreadOptionsNs.toFixed(0)} |`,
 );
 
 const file = resolve(import.meta.dirname, '../../docs/benchmarks.md');

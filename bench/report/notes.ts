@@ -14,9 +14,9 @@ export const scenarioNotes: Partial<Record<Scenario, string>> = {
     'included) tracks the throughput: each client process is busy all the time in this closed ' +
     'loop, so throughput is one core over the CPU time per call. Change since the previous ' +
     "runs: detour-fetch built each request's pool options as a spread copy of `init.detour` " +
-    'that then grew field by field; V8 made that copy, and checked its keys, in dictionary mode ' +
-    '(2–5 µs per request, against under 0.1 µs for an object literal). It is now one literal: ' +
-    'over a stub fetch, 16.5 → 9.9 µs per request (medians of 15 paired runs); its p50 ratio ' +
+    'that then grew field by field, which V8 builds and reads on a slow path: `pnpm bench:core` ' +
+    'puts `execute()` with such options at 9.0 µs per call against 2.7 µs with one object ' +
+    'literal. The options are now one literal; detour-fetch’s p50 ratio ' +
     'went from 1.44× to 1.11× and its throughput from 0.79× to 0.88×. detour-grpc-js, which did ' +
     'not have that copy, is unchanged in code. Runs of `overhead` alone the same day gave it ' +
     '0.94×, 0.89× and 0.99× (all nine clients, 17:37) and 1.01× (it and round_robin only, ' +

@@ -197,8 +197,8 @@ class FetchHost {
     const call = new FetchCall(this.#options, prepared, body, this.#bases);
     const d = prepared.detour;
     // One object literal with every option (undefined: the pool's default), not a copy of
-    // `detour` (`{ ...detour }`) that then grows: V8 builds such a copy and checks its keys
-    // tens of times slower, for every request. The type makes a new option a compile error here.
+    // `detour` (`{ ...detour }`) that then grows: V8 builds and reads such a copy on a slow path
+    // (`pnpm bench:core`, per-call options). The type makes a new option a compile error here.
     const execute: {
       [K in keyof Required<ExecuteOptions<Response>>]: ExecuteOptions<Response>[K];
     } = {
