@@ -31,15 +31,24 @@ interface RuntimeTimers {
 
 const runtime = globalThis as unknown as RuntimeTimers;
 
+/** A runtime timer as a `Timer`: an object with a method, not a closure, since every attempt makes one. */
+class RuntimeTimer implements Timer {
+  readonly #handle: unknown;
+  constructor(handle: unknown) {
+    this.#handle = handle;
+  }
+  cancel(): void {
+    runtime.clearTimeout(this.#handle);
+  }
+}
+
 /** The runtime's monotonic clock (`performance.now()`) and unref'd timers. */
 export const systemClock: Clock = {
   now: runtime.performance ? () => runtime.performance!.now() : () => Date.now(),
   setTimeout(callback, delayMs) {
     const handle = runtime.setTimeout(callback, Math.max(0, delayMs));
     (handle as RuntimeTimerHandle | null)?.unref?.();
-    return {
-      cancel: () => runtime.clearTimeout(handle),
-    };
+    return new RuntimeTimer(handle);
   },
 };
 

@@ -67,10 +67,11 @@ export class GrpcFailover {
       this.#health?.forget(endpoint.id);
     });
     const channel = this.channel;
-    this.#transformer = (properties) => ({
-      ...properties,
-      channel: channel.forMethod(properties.methodDefinition),
-    });
+    // grpc-js makes the properties for each call and reads them after: set in place, not copied.
+    this.#transformer = (properties) => {
+      properties.channel = channel.forMethod(properties.methodDefinition);
+      return properties;
+    };
   }
 
   /** True after `close()`. */

@@ -310,8 +310,12 @@ export class DetourCall implements GrpcCall, AttemptSink {
     if (this.#credentials) call.setCredentials(this.#credentials);
     markSentWhenReady(channel, context, deadline);
     const attempt = new AttemptCall(call, untilStatus, context);
-    const metadata = this.#metadata!.clone();
+    // grpc-js copies the metadata a call starts with (`ResolvingCall.start()`, in every grpc-js
+    // this package supports), so the first attempt can be given the caller's own; a later one
+    // gets a copy that says how many went before it.
+    let metadata = this.#metadata!;
     if (context.previousAttempts > 0) {
+      metadata = metadata.clone();
       metadata.set('grpc-previous-rpc-attempts', String(context.previousAttempts));
     }
     this.#lastAttempt = attempt;
