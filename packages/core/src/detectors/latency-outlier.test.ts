@@ -21,14 +21,19 @@ describe('latencyOutlier', () => {
     expect(latencyOutlier().name).toBe('latency-outlier');
   });
 
-  it('ejects a 50 ms host among 1 ms peers, not the peers', () => {
+  it('ejects a 50 ms host among 1 ms peers at the second sweep that finds it so, not the peers', () => {
     const { clock, t, calls } = setup();
     calls('a:1', 50);
     calls('b:1', 1);
     calls('c:1', 1);
-    clock.advance(999);
+    clock.advance(250); // the first sweep: an outlier once
     expect(t.ejected).toEqual([]);
-    clock.advance(1);
+    calls('a:1', 50);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(249);
+    expect(t.ejected).toEqual([]);
+    clock.advance(1); // the second sweep in a row
     expect(t.ejected).toEqual([
       {
         id: 'a:1',
@@ -79,17 +84,120 @@ describe('latencyOutlier', () => {
     expect(t.ejected.map((e) => e.id).sort()).toEqual(['a:1', 'b:1']);
   });
 
-  it('judges only endpoints with requestVolume outcomes since the previous sweep', () => {
+  it('judges an endpoint with few outcomes per interval on earlier intervals too', () => {
+    // P2C sends a slow replica only a few calls per interval: they add up over the window.
     const { clock, t, calls } = setup();
+    for (let sweep = 0; sweep < 2; sweep++) {
+      calls('a:1', 50, 4);
+      calls('b:1', 1);
+      calls('c:1', 1);
+      clock.advance(250);
+    }
+    expect(t.ejected).toEqual([]); // 8 outcomes: too few so far
+    calls('a:1', 50, 4);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(250); // 12 outcomes in the last 750 ms: an outlier once
+    expect(t.ejected).toEqual([]);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(250); // the same 12, still within the window: twice
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
+  });
+
+  it('never counts outcomes older than windowMs', () => {
+    const { clock, t, calls } = setup({ windowMs: 500 });
     calls('a:1', 50, 9);
     calls('b:1', 1);
     calls('c:1', 1);
-    clock.advance(1000);
-    expect(t.ejected).toEqual([]);
-    // a:1 was slow in the previous interval, but only this interval's outcomes count.
+    clock.advance(250);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(250);
     calls('a:1', 50, 1);
-    clock.advance(1000);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(250); // the 9 ended 500 ms ago: out of the window
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(250);
     expect(t.ejected).toEqual([]);
+    // With the default window of 1000 ms, the same outcomes do make an outlier.
+    const wide = setup();
+    wide.calls('a:1', 50, 9);
+    for (let sweep = 0; sweep < 4; sweep++) {
+      if (sweep === 2) wide.calls('a:1', 50, 1);
+      wide.calls('b:1', 1);
+      wide.calls('c:1', 1);
+      wide.clock.advance(250);
+    }
+    expect(wide.t.ejected.map((e) => e.id)).toEqual(['a:1']);
+  });
+
+  it('does not eject a replica that stalls now and then: the interval after a stall finds it fast', () => {
+    const stall = (consecutiveSweeps?: number): string[] => {
+      const { clock, t, calls } = setup(consecutiveSweeps ? { consecutiveSweeps } : undefined);
+      for (let sweep = 0; sweep < 6; sweep++) {
+        if (sweep % 2 === 0) {
+          calls('a:1', 1, 40);
+          calls('a:1', 120, 12); // the calls that waited for a 120 ms pause
+        } else calls('a:1', 1, 50);
+        calls('b:1', 1, 50);
+        calls('c:1', 1, 50);
+        clock.advance(250);
+      }
+      return t.ejected.map((e) => e.id);
+    };
+    expect(stall()).toEqual([]);
+    expect(stall(1)).toEqual(['a:1']); // one sweep would have ejected it
+  });
+
+  it("forgets an ejected endpoint's outcomes: back from the ejection, it is judged on new ones", () => {
+    const { clock, t, calls } = setup();
+    calls('a:1', 50);
+    for (let sweep = 0; sweep < 2; sweep++) {
+      calls('b:1', 1);
+      calls('c:1', 1);
+      clock.advance(250);
+    }
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
+    t.restore('a:1'); // back before its slow outcomes left the window
+    for (let sweep = 0; sweep < 2; sweep++) {
+      calls('a:1', 1, 4); // too few alone; with the slow ones they would make an outlier
+      calls('b:1', 1);
+      calls('b:1', 1);
+      calls('c:1', 1);
+      clock.advance(250);
+    }
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
+    expect(t.refused).toEqual([]);
+  });
+
+  it('with consecutiveSweeps 1, ejects at the first sweep', () => {
+    const { clock, t, calls } = setup({ consecutiveSweeps: 1 });
+    calls('a:1', 50);
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(250);
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
+  });
+
+  it('keeps counting sweeps while an ejection is refused, and ejects once it is allowed', () => {
+    const { clock, t, calls } = setup();
+    t.refuseEject = true;
+    calls('a:1', 50);
+    for (let sweep = 0; sweep < 3; sweep++) {
+      calls('b:1', 1);
+      calls('c:1', 1);
+      clock.advance(250);
+    }
+    expect(t.ejected).toEqual([]);
+    expect(t.refused.map((e) => e.id)).toEqual(['a:1', 'a:1']);
+    t.refuseEject = false;
+    calls('b:1', 1);
+    calls('c:1', 1);
+    clock.advance(250);
+    expect(t.ejected.map((e) => e.id)).toEqual(['a:1']);
   });
 
   it('judges nobody with fewer than minimumHosts qualifying endpoints', () => {
@@ -187,6 +295,14 @@ describe('latencyOutlier', () => {
     ['latencyOutlier.requestVolume', { requestVolume: 0 }, '0'],
     ['latencyOutlier.intervalMs', { intervalMs: 0 }, '0'],
     ['latencyOutlier.intervalMs', { intervalMs: '1s' }, '"1s"'],
+    ['latencyOutlier.windowMs', { windowMs: 0 }, '0'],
+    [
+      'latencyOutlier.windowMs',
+      { intervalMs: 500, windowMs: 400 },
+      'at least latencyOutlier.intervalMs (500)',
+    ],
+    ['latencyOutlier.consecutiveSweeps', { consecutiveSweeps: 0 }, '0'],
+    ['latencyOutlier.consecutiveSweeps', { consecutiveSweeps: 1.5 }, '1.5'],
     ['latencyOutlier.median', { median: 3 }, '3'],
   ])('rejects %s in %j', (option, options, shown) => {
     expect(() => latencyOutlier(options as never)).toThrow(DetourConfigError);
