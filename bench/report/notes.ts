@@ -7,35 +7,42 @@ import type { Scenario } from '../harness/types.js';
 
 export const scenarioNotes: Partial<Record<Scenario, string>> = {
   overhead:
-    'Missed in these three full runs (2026-11-22, 18:30–19:07). Per run, detour-grpc-js ' +
-    'reached 0.78×, 0.69× and 0.81× the throughput of grpc-js round_robin, detour-fetch 0.88×, ' +
-    "0.84× and 0.94× the fetch loop's; run 3 ran under heavy CPU steal (every client's " +
-    'throughput about halved). CPU time per call in the client process (load generator ' +
-    'included) tracks the throughput: each client process is busy all the time in this closed ' +
-    'loop, so throughput is one core over the CPU time per call. Change since the previous ' +
-    "runs: detour-fetch built each request's pool options as a spread copy of `init.detour` " +
-    'that then grew field by field, which V8 builds and reads on a slow path: `pnpm bench:core` ' +
-    'puts `execute()` with such options at 9.0 µs per call against 2.7 µs with one object ' +
-    'literal. The options are now one literal; detour-fetch’s p50 ratio ' +
-    'went from 1.44× to 1.11× and its throughput from 0.79× to 0.88×. detour-grpc-js, which did ' +
-    'not have that copy, is unchanged in code. Runs of `overhead` alone the same day gave it ' +
-    '0.94×, 0.89× and 0.99× (all nine clients, 17:37) and 1.01× (it and round_robin only, ' +
-    '18:28), against 0.69–0.81× here: the machine moves this ratio by more than the goal’s ' +
-    'margin, and no run-to-run cause in detour was found. A CPU profile (`BENCH_CLIENT_NODE_ARGS="--cpu-prof …"`) ' +
-    "puts detour's own code at about 45 µs per call in either client process, spread over some " +
-    '30 functions with none above 10 % of it. detour-nice-grpc, for which the goal sets no ' +
-    'target, reached 0.66×, 0.64× and 0.66×.',
+    'Missed in these three full runs (2026-11-22, 20:48–21:26). Per run, detour-grpc-js reached ' +
+    '0.84×, 0.62× and 0.85× the throughput of grpc-js round_robin (CPU per call 289 against ' +
+    '225 µs, 531 against 279, 310 against 230), and detour-fetch 1.03×, 0.96× and 0.84× the ' +
+    "fetch loop's: 0.947× on the medians, just under the goal, while its p50 goal is met. In this " +
+    'closed loop each client process is busy all the time, so throughput follows the CPU time ' +
+    'per call. Where that time goes, from a CPU profile of a `pnpm bench --scenarios overhead` ' +
+    'run (21:31, `BENCH_CLIENT_NODE_ARGS="--cpu-prof …"`, read with `bench/report/profile.ts`): ' +
+    "detour's own code is 8.1 % of detour-grpc-js's busy CPU, about 30 µs of its 367 µs per " +
+    "call, and 7.8 % of detour-fetch's, about 42 µs of 535 (9 µs of it the AbortController that " +
+    "each fetch attempt needs); the garbage collector's share is the peers' (10.6 % against " +
+    '10.2 %). Beneath detour, each attempt is a whole grpc-js call (44 % of the process) or a ' +
+    "whole fetch (undici, 55 %), as each of the peer's calls is; on this 2-core machine the goal " +
+    'leaves detour about 20 µs per call. Run 2 is low for detour-grpc-js here (0.62×) and in the ' +
+    'previous set (0.69×); it is the first client of that run’s rotation, but a run of that ' +
+    'alone (`--scenarios overhead,steady --runs 4`, two clients, 21:29) gave 0.78–0.86× whichever ' +
+    'went first, and no cause was found. Changed since the previous runs: a first gRPC attempt ' +
+    "no longer copies the caller's metadata, the call transformer no longer copies grpc-js's " +
+    "call properties, and the clock's timers are objects rather than closures (small; not " +
+    'measured alone). detour-nice-grpc, for which the goal sets no target, reached 0.78×, 0.58× ' +
+    'and 0.71×.',
   gray:
-    'Met on the medians in these runs, with no change to how detour handles a late replica since ' +
-    'the previous runs, which missed it for detour-grpc-js (2.28×). Per run, gray p99 over steady ' +
-    'p99 was 1.15×, 0.57× and 0.32× for detour-grpc-js, 1.12×, 1.37× and 0.02× for ' +
-    'detour-nice-grpc, and 1.43×, 0.40× and 0.03× for detour-fetch. Run 3’s `steady` ran under ' +
-    "heavy CPU steal (every client's p99 rose; detour-fetch fell 2–3 s behind its open-loop " +
-    'schedule, p99 3,092 ms), so the medians flatter detour. How a late replica still costs ' +
-    'calls: P2C peak-EWMA avoids it, but its estimate decays (1 s) and it is tried again; the ' +
-    "previous runs' timelines show calls of about 50 ms every 0.3–0.5 s through the fault, and " +
-    'the latency-outlier detector judges only replicas with 10 outcomes (requestVolume) in one ' +
-    '1 s interval, which a replica tried now and then may not reach. Gathering outcomes over up ' +
-    'to 5 intervals fixed it in benchmark runs but ejected replicas on outcomes from before an ' +
-    'ejection or a restart in the test suite, and was taken out; that is still to do.',
+    'Missed on the medians for detour-grpc-js (1.33×) and detour-nice-grpc (2.05×), met for ' +
+    'detour-fetch (0.90×). Per run, gray p99 over steady p99 was 1.33×, 0.92× and 1.72× for ' +
+    'detour-grpc-js, 1.23×, 0.93× and 4.69× for detour-nice-grpc, and 0.53×, 0.53× and 1.79× ' +
+    "for detour-fetch. All of detour's gray p99s but one are 9–31 ms, under the 50 ms the late " +
+    "replica adds, while every peer's is 52–70 ms: the late replica's calls stay under 1 % of " +
+    'the calls, and what sets these p99s is the machine noise that also sets the steady ones ' +
+    "(12–32 ms across these runs). The exception, detour-nice-grpc's 57.7 ms in run 3, came " +
+    'with `ejectMs` 0: no call during the fault was 20 ms slower than the p99 before it, so the ' +
+    'whole run was slow. Changed since the previous runs: the latency-outlier detector sweeps ' +
+    'every 250 ms, judges an endpoint on up to 1 s of outcomes when one interval has fewer ' +
+    'than 10, ejects at the second sweep in a row that finds it an outlier, and forgets an ' +
+    "ejected endpoint's outcomes. detour-grpc-js's slow calls ended 0.6 s and 0.7 s into the " +
+    'fault in runs 1 and 3 (`ejectMs`; 0.8–4.9 s in the previous runs). What remains: P2C tries ' +
+    'the late replica again in bursts. Once its latency estimate has decayed, every pick in the ' +
+    'roughly 50 ms before the first of those calls answers may go to it. Counting how long an ' +
+    "attempt has been in flight into P2C's cost would cut such a burst short; that is still to " +
+    'do.',
 };
