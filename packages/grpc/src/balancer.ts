@@ -297,11 +297,12 @@ class DetourLoadBalancer implements grpc.experimental.LoadBalancer {
       status: null,
       onCallStarted: () => {
         started = pool.clock.now();
-        pool.startAttempt(record);
+        pool.startAttempt(record, started);
       },
       onCallEnded: (code, details) => {
         if (started === 0 || pool.closed) return;
-        pool.endAttempt(record, outcomeOf(code, details, pool.clock.now() - started));
+        const now = pool.clock.now();
+        pool.endAttempt(record, outcomeOf(code, details, now - started), now, started);
       },
     };
   }
