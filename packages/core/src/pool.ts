@@ -347,12 +347,9 @@ export class Pool {
     return picker.pick(this.#ctx);
   }
 
-  /**
-   * Marks the start of an attempt on `record` (in-flight count and age, half-open trials). `now`
-   * is the clock time of the start, when the caller has already read the clock.
-   */
-  startAttempt(record: EndpointRecord, now = this.clock.now()): void {
-    record.beginAttempt(now);
+  /** Marks the start of an attempt on `record` (in-flight count, half-open trials). */
+  startAttempt(record: EndpointRecord): void {
+    record.inflight++;
     this.#inflightTotal++;
     this.#machine.attemptStarted(record);
   }
@@ -360,17 +357,10 @@ export class Pool {
   /**
    * Marks the end of an attempt. `outcome` undefined means the result is not held against or
    * for the endpoint (cancelled by the caller, a hedge that lost). `now` is the clock time of the
-   * end, when the caller has already read the clock; `startedAt` the `now` of its `startAttempt`
-   * (for the in-flight age that `p2c-peak-ewma` reads; without it, the mean start of the
-   * endpoint's attempts in flight is taken).
+   * end, when the caller has already read the clock.
    */
-  endAttempt(
-    record: EndpointRecord,
-    outcome: Outcome | undefined,
-    now = this.clock.now(),
-    startedAt?: number,
-  ): void {
-    record.finishAttempt(startedAt);
+  endAttempt(record: EndpointRecord, outcome: Outcome | undefined, now = this.clock.now()): void {
+    record.inflight--;
     this.#inflightTotal--;
     if (outcome) {
       record.recordOutcome(now, outcome);

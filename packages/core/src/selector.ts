@@ -15,8 +15,6 @@ export interface Candidate {
   readonly inflight: number;
   /** Peak-EWMA latency in ms decayed to `now`; NaN before the first sample. */
   latencyEstimate(now: number): number;
-  /** Mean age (ms) at `now` of the attempts in flight; 0 with none. Optional: 0 when left out. */
-  inflightAge?(now: number): number;
 }
 
 /**

@@ -297,12 +297,11 @@ class DetourLoadBalancer implements grpc.experimental.LoadBalancer {
       status: null,
       onCallStarted: () => {
         started = pool.clock.now();
-        pool.startAttempt(record, started);
+        pool.startAttempt(record);
       },
       onCallEnded: (code, details) => {
         if (started === 0 || pool.closed) return;
-        const now = pool.clock.now();
-        pool.endAttempt(record, outcomeOf(code, details, now - started), now, started);
+        pool.endAttempt(record, outcomeOf(code, details, pool.clock.now() - started));
       },
     };
   }

@@ -133,13 +133,8 @@ export interface CallHost {
   ): EndpointRecord | undefined;
   /** Whether another attempt may start under the pool's in-flight limit. */
   poolHasRoom(): boolean;
-  startAttempt(record: EndpointRecord, now: number): void;
-  endAttempt(
-    record: EndpointRecord,
-    outcome: Outcome | undefined,
-    now: number,
-    startedAt: number,
-  ): void;
+  startAttempt(record: EndpointRecord): void;
+  endAttempt(record: EndpointRecord, outcome: Outcome | undefined, now: number): void;
   noteRetry(record: EndpointRecord): void;
   /** The call ended (settled): forget it. */
   done(call: Call<unknown>): void;
@@ -400,7 +395,7 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
     const timeoutMs = atDeadline ? left : this.#policy.attemptTimeoutMs;
     const attempt = new Attempt(number, kind, record, now, timeoutMs, left);
     this.#inflight.push(attempt);
-    host.startAttempt(record, now);
+    host.startAttempt(record);
     host.instrumentation.attemptStarted(record, kind);
     if (timeoutMs !== Infinity) {
       const timeUp = (): void => {
@@ -484,7 +479,7 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
 
     if (c.type === 'success') {
       const outcome: Outcome = { kind: 'success', latencyMs };
-      host.endAttempt(attempt.record, outcome, now, attempt.start);
+      host.endAttempt(attempt.record, outcome, now);
       host.latency.record(now, latencyMs);
       host.budget?.onOutcome(now, false);
       host.instrumentation.attemptEnded(attempt.record, attempt.kind, outcome, latencyMs);
@@ -500,12 +495,7 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
 
     const kind = c.kind ?? 'error';
     const outcome: Outcome = { kind, latencyMs, code: c.code, message: c.message };
-    host.endAttempt(
-      attempt.record,
-      c.endpointFault === false ? undefined : outcome,
-      now,
-      attempt.start,
-    );
+    host.endAttempt(attempt.record, c.endpointFault === false ? undefined : outcome, now);
     host.budget?.onOutcome(now, c.retryable);
     host.instrumentation.attemptEnded(attempt.record, attempt.kind, outcome, latencyMs);
     this.#report(attempt, kind, c.code, c.message, latencyMs);
@@ -659,7 +649,7 @@ export class Call<T> implements Exclusion<EndpointRecord>, RunningCall<T> {
 
   /** An attempt that ended without a verdict on its endpoint (lost, aborted, ignored). */
   #cancelled(attempt: Attempt, latencyMs: number, now: number): void {
-    this.#host.endAttempt(attempt.record, undefined, now, attempt.start);
+    this.#host.endAttempt(attempt.record, undefined, now);
     this.#host.instrumentation.attemptEnded(attempt.record, attempt.kind, undefined, latencyMs);
     this.#report(attempt, 'cancelled', undefined, undefined, latencyMs);
   }

@@ -105,33 +105,6 @@ export class EndpointRecord {
     this.#load.inflight[this.slot] = value;
   }
 
-  /** Mean age (ms) at `now` of the attempts in flight on it; 0 with none. */
-  inflightAge(now: number): number {
-    return this.#load.inflightAge(this.slot, now);
-  }
-
-  /** Counts an attempt started at clock time `now` (the pool's `startAttempt`). */
-  beginAttempt(now: number): void {
-    const load = this.#load;
-    const slot = this.slot;
-    load.inflight[slot]!++;
-    load.inflightStartSum[slot]! += now;
-  }
-
-  /**
-   * Counts the end of an attempt started at `startedAt` (the pool's `endAttempt`); undefined
-   * when the caller does not know, and then the mean start of those in flight is taken off.
-   */
-  finishAttempt(startedAt: number | undefined): void {
-    const load = this.#load;
-    const slot = this.slot;
-    const n = load.inflight[slot]!;
-    load.inflight[slot] = n - 1;
-    // None left: start again from 0, so that rounding never adds up.
-    if (n <= 1) load.inflightStartSum[slot] = 0;
-    else load.inflightStartSum[slot]! -= startedAt ?? load.inflightStartSum[slot]! / n;
-  }
-
   /** Peak-EWMA latency (ms, Linkerd/Finagle style) at its last update. NaN before the first sample. */
   get peakLatencyMs(): number {
     return this.#load.peakLatencyMs[this.slot]!;

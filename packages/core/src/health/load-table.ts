@@ -23,11 +23,6 @@ export class LoadTable {
   /** Failure penalty (ms) added to the latency estimate, as of `latencyStamp`. */
   penaltyMs: Float64Array;
   latencyStamp: Float64Array;
-  /**
-   * Sum of the start times (clock ms) of the attempts in flight, so that their mean age is
-   * `now − sum / inflight` (0 while none is in flight).
-   */
-  inflightStartSum: Float64Array;
   #free: number[] = [];
   #next = 0;
 
@@ -38,17 +33,6 @@ export class LoadTable {
     this.peakLatencyMs = new Float64Array(capacity);
     this.penaltyMs = new Float64Array(capacity);
     this.latencyStamp = new Float64Array(capacity);
-    this.inflightStartSum = new Float64Array(capacity);
-  }
-
-  /**
-   * Mean age (ms) at `now` of the attempts in flight on `slot`; 0 with none, and 0 while their
-   * start times are not known (an in-flight count set directly, as tests do, leaves the sum 0).
-   */
-  inflightAge(slot: number, now: number): number {
-    const n = this.inflight[slot]!;
-    const sum = this.inflightStartSum[slot]!;
-    return n > 0 && sum !== 0 ? now - sum / n : 0;
   }
 
   /**
@@ -82,7 +66,6 @@ export class LoadTable {
     this.peakLatencyMs[slot] = Number.NaN;
     this.penaltyMs[slot] = 0;
     this.latencyStamp[slot] = 0;
-    this.inflightStartSum[slot] = 0;
     return slot;
   }
 
@@ -101,6 +84,5 @@ export class LoadTable {
     this.peakLatencyMs = grow(this.peakLatencyMs);
     this.penaltyMs = grow(this.penaltyMs);
     this.latencyStamp = grow(this.latencyStamp);
-    this.inflightStartSum = grow(this.inflightStartSum);
   }
 }

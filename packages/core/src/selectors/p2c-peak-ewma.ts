@@ -2,16 +2,11 @@
  * `p2c-peak-ewma`: power of two choices on peak-EWMA cost, as Linkerd and Finagle balance.
  * Each pick samples two distinct candidates at random and takes the one with the lower cost
  *
- *     cost = max(latency, inflight age) × (inflight + 1)
+ *     cost = latency × (inflight + 1)
  *
  * where latency is `candidate.latencyEstimate(context.now)` (the pool's peak-EWMA estimate in
  * ms, failure penalty included, which decays towards zero while an endpoint is idle with the
- * pool's `stats.latencyDecayMs`), and the inflight age is the mean age of the attempts in flight
- * on it (`candidate.inflightAge(now)`, 0 with none). The estimate moves only when an attempt
- * ends: an endpoint whose estimate has decayed while it was avoided (a replica that turned slow)
- * would otherwise take every pick until its first answer comes back, a burst of calls at the
- * slow latency. With the age, its cost rises as soon as its attempts are older than its
- * estimate, and a few milliseconds into such a burst the picks go elsewhere. Before an endpoint's first sample its cost is 0 while nothing
+ * pool's `stats.latencyDecayMs`). Before an endpoint's first sample its cost is 0 while nothing
  * is in flight on it, so a new or restarted endpoint is tried at once, and `defaultRttMs` ×
  * (inflight + 1) after that, so it is tried one attempt at a time until it has a sample
  * (Finagle gives such a host a penalty once it has pending work). A fixed default instead would starve an endpoint whose peers
@@ -74,36 +69,25 @@ class P2cPeakEwmaPicker<T extends Candidate> implements Picker<T> {
     const shared = this.#shared;
     if (shared) {
       const { table, slots } = shared;
-      const a = slots[i]!;
-      const b = slots[j]!;
-      return this.#cost(
-        table.latencyEstimate(b, now),
-        table.inflight[b]!,
-        table.inflightAge(b, now),
-      ) < this.#cost(table.latencyEstimate(a, now), table.inflight[a]!, table.inflightAge(a, now))
+      return this.#cost(table.latencyEstimate(slots[j]!, now), table.inflight[slots[j]!]!) <
+        this.#cost(table.latencyEstimate(slots[i]!, now), table.inflight[slots[i]!]!)
         ? candidates[j]
         : candidates[i];
     }
     const first = candidates[i]!;
     const second = candidates[j]!;
-    return this.#cost(
-      second.latencyEstimate(now),
-      second.inflight,
-      second.inflightAge?.(now) ?? 0,
-    ) < this.#cost(first.latencyEstimate(now), first.inflight, first.inflightAge?.(now) ?? 0)
+    return this.#cost(second.latencyEstimate(now), second.inflight) <
+      this.#cost(first.latencyEstimate(now), first.inflight)
       ? second
       : first;
   }
 
-  #cost(latency: number, inflight: number, inflightAge: number): number {
+  #cost(latency: number, inflight: number): number {
     if (latency !== latency) {
       // NaN: no sample yet. Free while idle, so it gets its first attempt; then the default.
       if (inflight === 0) return 0;
       latency = this.#defaultRttMs;
-    }
-    // Attempts in flight for longer than the estimate say the endpoint is slower now.
-    if (inflightAge > latency) latency = inflightAge;
-    if (latency < MIN_LATENCY_MS) latency = MIN_LATENCY_MS;
+    } else if (latency < MIN_LATENCY_MS) latency = MIN_LATENCY_MS;
     return latency * (inflight + 1);
   }
 }
