@@ -42,7 +42,10 @@ export const scenarioNotes: Partial<Record<Scenario, string>> = {
     "ejected endpoint's outcomes. detour-grpc-js's slow calls ended 0.6 s and 0.7 s into the " +
     'fault in runs 1 and 3 (`ejectMs`; 0.8–4.9 s in the previous runs). What remains: P2C tries ' +
     'the late replica again in bursts. Once its latency estimate has decayed, every pick in the ' +
-    'roughly 50 ms before the first of those calls answers may go to it. Counting how long an ' +
-    "attempt has been in flight into P2C's cost would cut such a burst short; that is still to " +
-    'do.',
+    'roughly 50 ms before the first of those calls answers may go to it. Counting how long its ' +
+    "attempts have been in flight into P2C's cost cut such a burst from 13 picks to 4 in the " +
+    "selector's test, but was taken out again: after a stall of the client's own event loop, " +
+    'the attempts in flight on the busy replicas all look old, and the idle late replica wins ' +
+    'the picks that catch up (detour-grpc-js gray p99 112 and 42 ms in the two runs made with it, ' +
+    '21:51, not published). What would tell a stall from a slow replica is still to find.',
 };
