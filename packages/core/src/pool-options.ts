@@ -287,18 +287,12 @@ export function resolvePoolOptions(options: PoolOptions): PoolSettings {
   const h = options.health ?? {};
   v.knownKeys('health', h, healthKeys);
   const baseEjectionMs = v.positive('health.baseEjectionMs', h.baseEjectionMs, 5000);
-  const maxEjectionMs = v.positive(
+  const maxEjectionMs = v.notBelow(
     'health.maxEjectionMs',
-    h.maxEjectionMs,
-    Math.max(60000, baseEjectionMs),
+    v.positive('health.maxEjectionMs', h.maxEjectionMs, Math.max(60000, baseEjectionMs)),
+    'health.baseEjectionMs',
+    baseEjectionMs,
   );
-  if (maxEjectionMs < baseEjectionMs) {
-    throw new DetourConfigError(
-      'health.maxEjectionMs',
-      maxEjectionMs,
-      `must be >= health.baseEjectionMs (${baseEjectionMs})`,
-    );
-  }
   const health: HealthSettings = {
     baseEjectionMs,
     maxEjectionMs,

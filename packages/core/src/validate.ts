@@ -54,6 +54,22 @@ export function integer(
   return value as number;
 }
 
+/**
+ * `value` of `option` checked against another option's, `otherOption` = `other`: it must not be
+ * below it (a maximum under its base, a window shorter than its interval).
+ */
+export function notBelow(
+  option: string,
+  value: number,
+  otherOption: string,
+  other: number,
+): number {
+  if (value < other) {
+    throw new DetourConfigError(option, value, `must be >= ${otherOption} (${other})`);
+  }
+  return value;
+}
+
 /** A percentage from 0 to 100. */
 export function percent(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

@@ -299,7 +299,7 @@ describe('latencyOutlier', () => {
     [
       'latencyOutlier.windowMs',
       { intervalMs: 500, windowMs: 400 },
-      'at least latencyOutlier.intervalMs (500)',
+      '>= latencyOutlier.intervalMs (500)',
     ],
     ['latencyOutlier.consecutiveSweeps', { consecutiveSweeps: 0 }, '0'],
     ['latencyOutlier.consecutiveSweeps', { consecutiveSweeps: 1.5 }, '1.5'],

@@ -50,7 +50,6 @@
 import type { Detector, DetectorHost, DetectorInstance } from '../detector.js';
 import type { EndpointRecord } from '../health/endpoint-record.js';
 import type { Outcome } from '../outcome.js';
-import { DetourConfigError } from '../errors.js';
 import * as v from '../validate.js';
 import { sweepCounts } from './sweep.js';
 
@@ -100,14 +99,12 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
   const minimumLatencyMs = v.number(`${path}.minimumLatencyMs`, options.minimumLatencyMs, 20);
   const requestVolume = v.integer(`${path}.requestVolume`, options.requestVolume, 10, 1);
   const intervalMs = v.positive(`${path}.intervalMs`, options.intervalMs, 250);
-  const windowMs = v.positive(`${path}.windowMs`, options.windowMs, Math.max(1000, intervalMs));
-  if (windowMs < intervalMs) {
-    throw new DetourConfigError(
-      `${path}.windowMs`,
-      windowMs,
-      `must be at least ${path}.intervalMs (${intervalMs})`,
-    );
-  }
+  const windowMs = v.notBelow(
+    `${path}.windowMs`,
+    v.positive(`${path}.windowMs`, options.windowMs, Math.max(1000, intervalMs)),
+    `${path}.intervalMs`,
+    intervalMs,
+  );
   const consecutiveSweeps = v.integer(`${path}.consecutiveSweeps`, options.consecutiveSweeps, 2, 1);
   // Intervals an outcome stays in the window: those that ended within the last `windowMs`.
   const intervalsKept = Math.max(1, Math.floor(windowMs / intervalMs));
@@ -118,7 +115,7 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
       /** Each endpoint's intervals with outcomes, newest first, within the window. */
       const history = new Map<EndpointRecord, IntervalLatency[]>();
       /** Sweeps in a row that found the endpoint an outlier, for those the last one did. */
-      const strikes = new Map<EndpointRecord, number>();
+      let strikes = new Map<EndpointRecord, number>();
       let sweeps = 0;
 
       /** `record`'s recent latency, or undefined when it has too few recent outcomes. */
@@ -165,7 +162,8 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
           const latency = recentLatency(record);
           if (latency !== undefined) judged.push({ record, latency });
         }
-        const outliers = new Set<EndpointRecord>();
+        // Only the outliers of this sweep keep their count; an ejection ends it.
+        const outliers = new Map<EndpointRecord, number>();
         if (judged.length >= minimumHosts) {
           judged.sort((a, b) => a.latency - b.latency);
           const sorted = judged.map((x) => x.latency);
@@ -173,9 +171,8 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
             const { record, latency } = judged[i]!;
             const median = medianWithout(sorted, i);
             if (latency <= factor * median || latency - median < minimumLatencyMs) continue;
-            outliers.add(record);
             const times = (strikes.get(record) ?? 0) + 1;
-            strikes.set(record, times);
+            outliers.set(record, times);
             if (times < consecutiveSweeps) continue;
             const ejected = host.eject(record, {
               kind: 'error',
@@ -186,12 +183,11 @@ export function latencyOutlier(options: LatencyOutlierOptions = {}): Detector {
             });
             if (ejected) {
               history.delete(record);
-              strikes.delete(record);
               outliers.delete(record);
             }
           }
         }
-        for (const record of strikes.keys()) if (!outliers.has(record)) strikes.delete(record);
+        strikes = outliers;
       };
 
       const counts = sweepCounts<IntervalLatency>(host, intervalMs, addLatency, sweep);

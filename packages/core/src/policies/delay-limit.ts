@@ -1,4 +1,3 @@
-import { DetourConfigError } from '../errors.js';
 import * as v from '../validate.js';
 
 /**
@@ -19,15 +18,11 @@ export function delayWindow(
   options: { readonly baseMs?: number; readonly maxMs?: number },
 ): { baseMs: number; maxMs: number } {
   const baseMs = v.positive(`${path}.baseMs`, options.baseMs, 25, maxDelayMs);
-  const maxMs = v.number(
+  const maxMs = v.notBelow(
     `${path}.maxMs`,
-    options.maxMs,
-    Math.min(10 * baseMs, maxDelayMs),
-    0,
-    maxDelayMs,
+    v.number(`${path}.maxMs`, options.maxMs, Math.min(10 * baseMs, maxDelayMs), 0, maxDelayMs),
+    `${path}.baseMs`,
+    baseMs,
   );
-  if (maxMs < baseMs) {
-    throw new DetourConfigError(`${path}.maxMs`, maxMs, `must be >= ${path}.baseMs (${baseMs})`);
-  }
   return { baseMs, maxMs };
 }
