@@ -110,6 +110,9 @@ function main(): void {
     throw new Error('usage: profile.ts <file.cpuprofile> [--us-per-call <µs>] [--top <n>]');
   const result = attribute(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
   const perCall = values['us-per-call'] === undefined ? undefined : Number(values['us-per-call']);
+  if (perCall !== undefined && !(perCall > 0)) {
+    throw new Error(`--us-per-call must be a number > 0, got ${values['us-per-call']}`);
+  }
   const show = (us: number): string => {
     const share = us / result.busyUs;
     const call =
