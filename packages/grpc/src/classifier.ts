@@ -124,6 +124,9 @@ const notSentDetails: readonly RegExp[] = [
   /^Stream refused by server$/,
   // The client channel was closed before the call started.
   /^Channel closed before call started$/,
+  // A call straight on a subchannel (`endpoint-subchannel.ts`) whose connection closed before
+  // its stream was made (detour's status when grpc-js's start threw).
+  /^detour: the connection closed before the call started/,
   // Name resolution found no address (dns resolver; ip resolver).
   /^Name resolution failed/,
   /^Failed to parse .*address/,

@@ -56,6 +56,16 @@ export class AttemptCall implements CallListener {
   readonly #context: AttemptContext;
   /** Stops listening to the attempt's abort; set by `start()`. */
   #unsubscribe: (() => void) | undefined;
+  #startFailed(error: unknown): void {
+    if (this.status !== undefined) return;
+    const why = error instanceof Error ? error.message : String(error);
+    this.onReceiveStatus({
+      code: Status.UNAVAILABLE,
+      details: `detour: the connection closed before the call started (${why})`,
+      metadata: new Metadata(),
+    });
+  }
+
   readonly #onAbort = (reason: unknown): void => {
     const why = reason instanceof Error ? reason.message : String(reason);
     this.call.cancelWithStatus(Status.CANCELLED, `detour: attempt stopped: ${why}`);
@@ -81,7 +91,10 @@ export class AttemptCall implements CallListener {
    * cancelled at once (`onAbort` calls back before it returns).
    */
   start(metadata: Metadata): void {
-    this.call.start(metadata, this);
+    // A call straight on a subchannel starts asynchronously and rejects, instead of ending with
+    // a status, when the connection closed before its stream was made.
+    const started: unknown = this.call.start(metadata, this);
+    if (started instanceof Promise) started.catch((error: unknown) => this.#startFailed(error));
     this.call.startRead();
     this.#unsubscribe = this.#context.onAbort(this.#onAbort);
   }

@@ -29,6 +29,7 @@ import type {
   ExecuteOptions,
   RunningCall,
 } from '@detour/core';
+import { grpcTimeout } from './endpoint-subchannel.js';
 import { markSentWhenReady } from './sent-mark.js';
 import { AttemptCall } from './attempt-call.js';
 import type { AttemptResponse, AttemptSink } from './attempt-call.js';
@@ -289,7 +290,8 @@ export class DetourCall implements GrpcCall, AttemptSink {
 
   /** One attempt on `endpoint`: a real call on its channel, fed the request so far. */
   readonly #operation = (endpoint: Endpoint, context: AttemptContext): Promise<AttemptResponse> => {
-    const channel = this.#host.channels.get(endpoint);
+    const channels = this.#host.channels;
+    const channel = channels.get(endpoint);
     // A unary attempt carries what is left of the call's deadline (the pool's `deadlineMs`
     // included), as gRPC's own retries do; a stream's deadline stays the gRPC call's, since the
     // pool's call ends at its first message. The attempt timeout is core's timer, which cancels
@@ -300,24 +302,41 @@ export class DetourCall implements GrpcCall, AttemptSink {
     if (untilStatus && !this.#committed && context.deadlineLeftMs !== Infinity) {
       deadline = Math.min(deadline, Date.now() + context.deadlineLeftMs);
     }
-    const call = channel.createCall(
-      this.#method,
-      deadline,
-      this.#authority,
-      null,
-      this.#propagateFlags,
-    );
-    if (this.#credentials) call.setCredentials(this.#credentials);
-    markSentWhenReady(channel, context, deadline);
-    const attempt = new AttemptCall(call, untilStatus, context);
-    // grpc-js copies the metadata a call starts with (`ResolvingCall.start()`, in every grpc-js
-    // this package supports), so the first attempt can be given the caller's own; a later one
-    // gets a copy that says how many went before it.
+    // A unary attempt on a READY endpoint goes straight on its connection (`direct()`), unless it
+    // needs what only the whole channel does: call credentials of its own, or another authority.
+    const direct =
+      untilStatus &&
+      this.#shape.requestStream === false &&
+      !this.#credentials &&
+      this.#authority == null
+        ? channels.direct(endpoint)
+        : undefined;
+    let call: GrpcCall;
+    // grpc-js copies the metadata a call on a channel starts with (`ResolvingCall.start()`, in
+    // every grpc-js this package supports), so the first attempt there can be given the caller's
+    // own; a later one gets a copy that says how many went before it. A direct call does not
+    // copy it and sets no deadline of its own: it gets a copy that carries the deadline.
     let metadata = this.#metadata!;
-    if (context.previousAttempts > 0) {
+    if (direct) {
+      call = direct.createCall(this.#method, Infinity, undefined, null, undefined);
       metadata = metadata.clone();
+      if (deadline !== Infinity) metadata.set('grpc-timeout', grpcTimeout(deadline - Date.now()));
+    } else {
+      call = channel.createCall(
+        this.#method,
+        deadline,
+        this.#authority,
+        null,
+        this.#propagateFlags,
+      );
+      if (this.#credentials) call.setCredentials(this.#credentials);
+      markSentWhenReady(channel, context, deadline);
+      if (context.previousAttempts > 0) metadata = metadata.clone();
+    }
+    if (context.previousAttempts > 0) {
       metadata.set('grpc-previous-rpc-attempts', String(context.previousAttempts));
     }
+    const attempt = new AttemptCall(call, untilStatus, context);
     this.#lastAttempt = attempt;
     attempt.start(metadata);
     for (const { flags, message } of this.#replay ?? []) attempt.send(flags, message);

@@ -43,6 +43,8 @@ export interface GreeterReplica {
   cancelled: number;
   /** Each call's request metadata, in order. */
   readonly metadata: Metadata[];
+  /** Each call's deadline as the server saw it (from `grpc-timeout`), ms since the epoch, in order. */
+  readonly deadlines: number[];
   readonly server: grpc.Server;
   /** Stops for good: graceful, forced after 200 ms. Idempotent. */
   stop(): Promise<void>;
@@ -93,10 +95,16 @@ function unavailable(replica: GreeterReplica): grpc.ServerErrorResponse {
  */
 function see(
   replica: GreeterReplica,
-  call: { readonly metadata: Metadata; on(event: 'cancelled', listener: () => void): unknown },
+  call: {
+    readonly metadata: Metadata;
+    getDeadline(): Date | number;
+    on(event: 'cancelled', listener: () => void): unknown;
+  },
 ): () => void {
   replica.calls++;
   replica.metadata.push(call.metadata);
+  const deadline = call.getDeadline();
+  replica.deadlines.push(deadline instanceof Date ? deadline.getTime() : deadline);
   let over = false;
   call.on('cancelled', () => {
     if (over) return;
@@ -208,6 +216,7 @@ export async function startGreeter(
     calls: 0,
     cancelled: 0,
     metadata: [] as Metadata[],
+    deadlines: [] as number[],
     server,
   };
   server.addService(greeterClient().service, handlers(replica as GreeterReplica));
