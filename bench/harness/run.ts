@@ -233,7 +233,7 @@ async function runOne(
  * Rounds of unmeasured slices, every client once each, before the measured ones, when each client
  * runs in a process of its own (full runs, `--isolate`).
  */
-export const settlingRounds = 1;
+const settlingRounds = 1;
 
 /**
  * Every client through a healthy scenario cut into `plan.slices` slices, taking turns: all the

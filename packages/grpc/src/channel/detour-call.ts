@@ -288,7 +288,10 @@ export class DetourCall implements GrpcCall, AttemptSink {
     return options;
   }
 
-  /** One attempt on `endpoint`: a real call on its channel, fed the request so far. */
+  /**
+   * One attempt on `endpoint`: a real call on its channel, or straight on its connection (a unary
+   * call on a READY endpoint, `EndpointChannels.direct()`), fed the request so far.
+   */
   readonly #operation = (endpoint: Endpoint, context: AttemptContext): Promise<AttemptResponse> => {
     const channels = this.#host.channels;
     const channel = channels.get(endpoint);
